@@ -1,0 +1,186 @@
+//! The `tokenmail` command line (CONTRACT.md): serve, dev, token,
+//! check-config, account create.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use tokenmail::auth::DevIssuer;
+use tokenmail::config::Config;
+use tokenmail::store::MailStore;
+
+#[derive(Parser)]
+#[command(name = "tokenmail", version, about = "IMAP and SMTP submission with identity-provider access tokens")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the server in the foreground until SIGTERM or SIGINT.
+    Serve {
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// A one-command trial on loopback with a built-in token issuer.
+    Dev {
+        #[arg(long, default_value = "./tokenmail-dev")]
+        dir: PathBuf,
+    },
+    /// Print a token signed by the configured [dev_issuer].
+    Token {
+        #[arg(long)]
+        config: PathBuf,
+        #[arg(long)]
+        user: String,
+        #[arg(long, default_value = "mail.read mail.send")]
+        scope: String,
+        #[arg(long, default_value_t = 3600)]
+        ttl: u64,
+    },
+    /// Validate a configuration file and print what would be served.
+    CheckConfig {
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Manage accounts (the server must be stopped: the store is locked while it runs).
+    Account {
+        #[command(subcommand)]
+        action: AccountCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum AccountCmd {
+    /// Create an account with its standard mailboxes before its first login.
+    Create {
+        address: String,
+        #[arg(long)]
+        config: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    match cli.command {
+        Cmd::Serve { config } => serve(config),
+        Cmd::Dev { dir } => dev(dir),
+        Cmd::Token { config, user, scope, ttl } => token(config, &user, &scope, ttl),
+        Cmd::CheckConfig { config } => check_config(config),
+        Cmd::Account { action: AccountCmd::Create { address, config } } => create_account(config, &address),
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sled=warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+/// Prints one line and returns the exit code for a failure.
+fn fail(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("tokenmail: {message}");
+    ExitCode::FAILURE
+}
+
+fn load(path: &std::path::Path) -> Result<Config, ExitCode> {
+    Config::load(path).map_err(|e| fail(format!("config error: {e}")))
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime")
+}
+
+/// Completes on SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+        let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+fn serve(path: PathBuf) -> ExitCode {
+    let config = match load(&path) {
+        Ok(c) => Arc::new(c),
+        Err(code) => return code,
+    };
+    match runtime().block_on(tokenmail::server::run(config, shutdown_signal())) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}
+
+fn dev(dir: PathBuf) -> ExitCode {
+    match runtime().block_on(tokenmail::dev::run(&dir, shutdown_signal())) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}
+
+fn token(path: PathBuf, user: &str, scope: &str, ttl: u64) -> ExitCode {
+    let config = match load(&path) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let Some(dev) = &config.dev_issuer else {
+        return fail(format!("{}: no [dev_issuer] is configured, so there is no key to sign with", path.display()));
+    };
+    let minted = DevIssuer::load_or_create(&dev.issuer, &dev.key, &dev.audience)
+        .and_then(|issuer| issuer.mint(user.trim(), scope, ttl));
+    match minted {
+        Ok(token) => {
+            println!("{token}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(format!("dev issuer: {e}")),
+    }
+}
+
+fn check_config(path: PathBuf) -> ExitCode {
+    match load(&path) {
+        Ok(config) => {
+            println!("{}: OK\n{config}", path.display());
+            ExitCode::SUCCESS
+        }
+        Err(code) => code,
+    }
+}
+
+fn create_account(path: PathBuf, address: &str) -> ExitCode {
+    let config = match load(&path) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let address = address.trim().to_lowercase();
+    match address.rsplit_once('@') {
+        Some((local, domain)) if !local.is_empty() && config.is_local_domain(domain) => {}
+        _ => return fail(format!("{address:?} is not an address in one of the domains {:?}", config.domains)),
+    }
+    let store = match tokenmail::server::open_store(&config) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let result = store.ensure_account(&address).and_then(|r| store.flush_blocking().map(|_| r));
+    match result {
+        Ok((_, true)) => {
+            println!("created {address}");
+            ExitCode::SUCCESS
+        }
+        Ok((_, false)) => {
+            println!("{address} already exists");
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e),
+    }
+}

@@ -1,0 +1,39 @@
+//! The stored form of a message: parsed once at delivery or APPEND, rendered by FETCH.
+//!
+//! [`MessageSummary::parse`] runs when a message enters the store. It records the
+//! ENVELOPE (RFC 3501 §7.4.2, RFC 9051 §7.5.2), the MIME part tree with everything
+//! BODY and BODYSTRUCTURE report (RFC 2045-2047, RFC 2231 parameters), and the byte
+//! range of every part's header and body. FETCH never parses again: ENVELOPE, BODY and
+//! BODYSTRUCTURE are rendered from the summary, and `BODY[section]`
+//! (RFC 3501 §6.4.5 / RFC 9051 §6.4.5) is a slice of the raw message.
+//!
+//! Input is attacker controlled and fuzzed: parsing never fails or panics, nesting is
+//! capped at [`MAX_DEPTH`] containers and [`MAX_PARTS`] parts, and nothing recurses
+//! deeper than that cap. Header field values are parsed with mail-parser 0.11
+//! (Content-Type and Content-Disposition parameters, Date); why the MIME walk itself
+//! is done here is explained in `walk.rs`.
+//!
+//! Layout: `summary` (the stored type), `envelope` and `address` (ENVELOPE),
+//! `bodystructure` (the part tree and its rendering), `walk` (building the tree),
+//! `section` (`BODY[section]`), `header` (field splitting, `HEADER.FIELDS`),
+//! `wire` (IMAP strings).
+
+mod address;
+mod bodystructure;
+mod envelope;
+mod header;
+mod section;
+mod summary;
+mod walk;
+mod wire;
+
+#[cfg(test)]
+mod tests;
+
+pub use address::Address;
+pub use bodystructure::{Disposition, Part, PartKind, Span};
+pub use envelope::Envelope;
+pub use header::header_fields;
+pub use section::SectionText;
+pub use summary::MessageSummary;
+pub use walk::{MAX_ADDRESSES, MAX_DEPTH, MAX_PARTS};

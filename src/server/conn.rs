@@ -1,0 +1,148 @@
+//! The buffered connection both protocol drivers use: a [`Stream`], the
+//! bytes read but not yet consumed, and the STARTTLS switch.
+
+use std::io;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::watch;
+
+use super::tls::Stream;
+
+/// Why reading stopped.
+#[derive(Debug)]
+pub enum ReadStop {
+    /// The peer closed the connection.
+    Closed,
+    /// Nothing arrived within the idle limit.
+    Timeout,
+    /// The server is shutting down.
+    Shutdown,
+    /// A socket error.
+    Io(io::Error),
+}
+
+/// What [`Connection::take_line`] found in the buffer.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Line {
+    /// A whole line, without its CRLF (or bare LF).
+    Complete(Vec<u8>),
+    /// No line end yet: read more.
+    Incomplete,
+    /// The line is longer than allowed; its bytes are being discarded up to
+    /// the next line end, and this is reported once.
+    TooLong,
+}
+
+/// A client connection with its read buffer.
+pub struct Connection {
+    stream: Option<Stream>,
+    /// Bytes read and not yet consumed by the framer.
+    pub buf: Vec<u8>,
+    /// Skipping the rest of an over-long line.
+    discarding: bool,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl Connection {
+    /// Wraps a stream.
+    pub fn new(stream: Stream, shutdown: watch::Receiver<bool>) -> Self {
+        Connection { stream: Some(stream), buf: Vec::with_capacity(4096), discarding: false, shutdown }
+    }
+
+    /// True when TLS is active.
+    pub fn is_tls(&self) -> bool {
+        self.stream.as_ref().is_some_and(Stream::is_tls)
+    }
+
+    fn stream(&mut self) -> io::Result<&mut Stream> {
+        self.stream.as_mut().ok_or_else(|| io::Error::other("connection is closed"))
+    }
+
+    /// Takes one line of at most `max` bytes from the buffer.
+    pub fn take_line(&mut self, max: usize) -> Line {
+        let newline = self.buf.iter().position(|&b| b == b'\n');
+        if self.discarding {
+            match newline {
+                Some(p) => {
+                    self.buf.drain(..=p);
+                    self.discarding = false;
+                    return self.take_line(max);
+                }
+                None => {
+                    self.buf.clear();
+                    return Line::Incomplete;
+                }
+            }
+        }
+        match newline {
+            Some(p) if p <= max + 1 => {
+                let mut line: Vec<u8> = self.buf.drain(..=p).collect();
+                line.pop();
+                if line.last() == Some(&b'\r') {
+                    line.pop();
+                }
+                Line::Complete(line)
+            }
+            Some(p) => {
+                self.buf.drain(..=p);
+                Line::TooLong
+            }
+            None if self.buf.len() > max + 1 => {
+                self.buf.clear();
+                self.discarding = true;
+                Line::TooLong
+            }
+            None => Line::Incomplete,
+        }
+    }
+
+    /// Reads more bytes into `buf`, waiting at most `idle`.
+    pub async fn fill(&mut self, idle: Duration) -> Result<usize, ReadStop> {
+        let mut chunk = [0u8; 16 * 1024];
+        let mut shutdown = self.shutdown.clone();
+        if *shutdown.borrow() {
+            return Err(ReadStop::Shutdown);
+        }
+        let stream = self.stream().map_err(ReadStop::Io)?;
+        let n = tokio::select! {
+            r = tokio::time::timeout(idle, stream.read(&mut chunk)) => match r {
+                Err(_) => return Err(ReadStop::Timeout),
+                Ok(Err(e)) => return Err(ReadStop::Io(e)),
+                Ok(Ok(0)) => return Err(ReadStop::Closed),
+                Ok(Ok(n)) => n,
+            },
+            _ = shutdown.changed() => return Err(ReadStop::Shutdown),
+        };
+        self.buf.extend_from_slice(&chunk[..n]);
+        Ok(n)
+    }
+
+    /// Writes and flushes `bytes`.
+    pub async fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        let stream = self.stream()?;
+        stream.write_all(bytes).await?;
+        stream.flush().await
+    }
+
+    /// Performs the STARTTLS handshake. Whatever the client sent after the
+    /// STARTTLS command in cleartext is discarded first, never executed
+    /// inside TLS (CVE-2011-0411, RFC 3207 §4.2, RFC 9051 §6.2.1).
+    pub async fn start_tls(&mut self, acceptor: &tokio_rustls::TlsAcceptor) -> io::Result<()> {
+        self.buf.clear();
+        self.discarding = false;
+        let stream = self.stream.take().ok_or_else(|| io::Error::other("connection is closed"))?;
+        self.stream = Some(stream.upgrade(acceptor).await?);
+        Ok(())
+    }
+
+    /// Closes the write side politely.
+    pub async fn close(&mut self) {
+        if let Some(s) = self.stream.as_mut() {
+            let _ = tokio::time::timeout(Duration::from_secs(2), s.shutdown()).await;
+        }
+    }
+}

@@ -1,0 +1,231 @@
+//! Listeners, connection tasks, and graceful shutdown (the mini-redis
+//! shape: `run(config, shutdown)`, a broadcast to every connection, a
+//! semaphore capping connections).
+//!
+//! A panic inside one connection's task is contained by tokio: that task
+//! ends, the server goes on.
+
+mod conn;
+mod imap;
+mod smtp;
+pub mod tls;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, watch};
+use tracing::Instrument;
+
+use crate::auth::{DevIssuer, HttpClient, LoginLimiter, Validator};
+use crate::config::Config;
+use crate::session::Shared;
+use crate::store::SledStore;
+use tls::Stream;
+
+/// Why the server could not start or stopped badly.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// A listener could not bind.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    /// The data directory or database could not be opened.
+    #[error("storage at {path}: {message}")]
+    Storage { path: String, message: String },
+    /// TLS material failed to load.
+    #[error("{0}")]
+    Tls(#[from] tls::TlsError),
+    /// The development issuer failed.
+    #[error("dev issuer: {0}")]
+    DevIssuer(String),
+    /// Reading CA certificates failed.
+    #[error("auth.ca_file: {0}")]
+    CaFile(std::io::Error),
+}
+
+/// Which protocol a listener speaks, and whether TLS starts at once.
+#[derive(Debug, Clone, Copy)]
+enum Service {
+    Imap { implicit_tls: bool },
+    Submission { implicit_tls: bool },
+}
+
+/// Opens the store where `config` says: `data_dir/store`.
+pub fn open_store(config: &Config) -> Result<SledStore, ServerError> {
+    let path = config.data_dir.join("store");
+    let storage = |message: String| ServerError::Storage { path: path.display().to_string(), message };
+    std::fs::create_dir_all(&path).map_err(|e| storage(e.to_string()))?;
+    SledStore::open(&path).map_err(|e| {
+        storage(format!("{e} (is another tokenmail using this data_dir?)"))
+    })
+}
+
+/// Runs every configured service until `shutdown` completes, then stops
+/// accepting, lets sessions end (closing them after a grace period),
+/// flushes storage and returns.
+pub async fn run(config: Arc<Config>, shutdown: impl Future<Output = ()>) -> Result<(), ServerError> {
+    let store = Arc::new(open_store(&config)?);
+    run_with_store(config, store, shutdown).await
+}
+
+/// [`run`] with a store the caller opened (`tokenmail dev` prepares it).
+pub async fn run_with_store(
+    config: Arc<Config>,
+    store: Arc<SledStore>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServerError> {
+    let extra_ca = match &config.auth.ca_file {
+        Some(p) => Some(std::fs::read(p).map_err(ServerError::CaFile)?),
+        None => None,
+    };
+    let validator = Arc::new(Validator::new(config.trusted_issuers(), config.domains.clone(), HttpClient::new(extra_ca)));
+    let limiter = Arc::new(LoginLimiter::new(config.auth.limiter_settings()));
+    let shared = Arc::new(Shared { config: config.clone(), store: store.clone(), validator, limiter });
+    let (stop_tx, stop_rx) = watch::channel(false);
+
+    let issuer_task = start_dev_issuer(&config, stop_rx.clone()).await?;
+    let acceptor = match &config.tls {
+        Some(t) => Some(tokio_rustls::TlsAcceptor::from(tls::load_server_config(&t.cert, &t.key)?)),
+        None => None,
+    };
+    let listeners = bind_all(&config).await?;
+    let limit = Arc::new(Semaphore::new(config.limits.max_connections));
+    let mut accept_tasks = Vec::new();
+    for (listener, service) in listeners {
+        let Some(acceptor) = acceptor.clone() else { continue };
+        let ctx = AcceptContext { shared: shared.clone(), acceptor, limit: limit.clone(), stop: stop_rx.clone() };
+        accept_tasks.push(tokio::spawn(accept_loop(listener, service, ctx)));
+    }
+    tracing::info!(hostname = %config.hostname, "tokenmail is serving");
+
+    shutdown.await;
+    tracing::info!("shutting down: no new connections; closing sessions");
+    let _ = stop_tx.send(true);
+    for t in accept_tasks {
+        let _ = t.await;
+    }
+    // Sessions see the signal at their next read and say BYE; give the
+    // ones in the middle of a command a little time.
+    let all = config.limits.max_connections as u32;
+    let _ = tokio::time::timeout(Duration::from_secs(10), limit.acquire_many(all)).await;
+    if let Some(t) = issuer_task {
+        let _ = tokio::time::timeout(Duration::from_secs(2), t).await;
+    }
+    store.flush_blocking().map_err(|e| ServerError::Storage { path: config.data_dir.display().to_string(), message: e.to_string() })?;
+    let (flushes, syncs) = crate::store::MailStore::flush_stats(store.as_ref());
+    tracing::info!(flushes, syncs, "storage flushed; bye");
+    Ok(())
+}
+
+/// Serves the dev issuer's discovery document and JWKS, when configured.
+async fn start_dev_issuer(
+    config: &Config,
+    mut stop: watch::Receiver<bool>,
+) -> Result<Option<tokio::task::JoinHandle<()>>, ServerError> {
+    let Some(dev) = &config.dev_issuer else { return Ok(None) };
+    let issuer = DevIssuer::load_or_create(&dev.issuer, &dev.key, &dev.audience)
+        .map_err(|e| ServerError::DevIssuer(e.to_string()))?;
+    let addr = issuer.listen_addr().map_err(|e| ServerError::DevIssuer(e.to_string()))?;
+    let listener = TcpListener::bind(addr).await.map_err(|source| ServerError::Bind { addr, source })?;
+    tracing::info!(issuer = %dev.issuer, %addr, "development issuer serving discovery and JWKS");
+    let shutdown = async move { stopped(&mut stop).await };
+    Ok(Some(tokio::spawn(Arc::new(issuer).serve(listener, shutdown))))
+}
+
+/// Completes once the shutdown signal is raised (or its sender is gone).
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    // The guard `wait_for` returns is not `Send`; drop it here.
+    let _ = stop.wait_for(|s| *s).await.map(|_| ());
+}
+
+async fn bind_all(config: &Config) -> Result<Vec<(TcpListener, Service)>, ServerError> {
+    let mut out = Vec::new();
+    let groups = [
+        (&config.imap.listen, Service::Imap { implicit_tls: false }),
+        (&config.imap.listen_tls, Service::Imap { implicit_tls: true }),
+        (&config.submission.listen, Service::Submission { implicit_tls: false }),
+        (&config.submission.listen_tls, Service::Submission { implicit_tls: true }),
+    ];
+    for (addrs, service) in groups {
+        for &addr in addrs {
+            let l = TcpListener::bind(addr).await.map_err(|source| ServerError::Bind { addr, source })?;
+            tracing::info!(%addr, ?service, "listening");
+            out.push((l, service));
+        }
+    }
+    Ok(out)
+}
+
+struct AcceptContext {
+    shared: Arc<Shared>,
+    acceptor: tokio_rustls::TlsAcceptor,
+    limit: Arc<Semaphore>,
+    stop: watch::Receiver<bool>,
+}
+
+async fn accept_loop(listener: TcpListener, service: Service, ctx: AcceptContext) {
+    let mut stop = ctx.stop.clone();
+    loop {
+        let permit = tokio::select! {
+            p = ctx.limit.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => return },
+            _ = stopped(&mut stop) => return,
+        };
+        let (tcp, peer) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    // EMFILE and friends: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            _ = stopped(&mut stop) => return,
+        };
+        let _ = tcp.set_nodelay(true);
+        let shared = ctx.shared.clone();
+        let acceptor = ctx.acceptor.clone();
+        let stop = ctx.stop.clone();
+        tokio::spawn(async move {
+            connection(tcp, peer, service, shared, acceptor, stop).await;
+            drop(permit);
+        });
+    }
+}
+
+async fn connection(
+    tcp: TcpStream,
+    peer: SocketAddr,
+    service: Service,
+    shared: Arc<Shared>,
+    acceptor: tokio_rustls::TlsAcceptor,
+    stop: watch::Receiver<bool>,
+) {
+    let (protocol, implicit_tls) = match service {
+        Service::Imap { implicit_tls } => ("imap", implicit_tls),
+        Service::Submission { implicit_tls } => ("submission", implicit_tls),
+    };
+    let span = tracing::info_span!("conn", %peer, protocol, tls = implicit_tls, user = tracing::field::Empty);
+    async move {
+        let stream = if implicit_tls {
+            match tokio::time::timeout(Duration::from_secs(30), acceptor.accept(tcp)).await {
+                Ok(Ok(s)) => Stream::Tls(Box::new(s)),
+                Ok(Err(e)) => return tracing::debug!(error = %e, "TLS handshake failed"),
+                Err(_) => return tracing::debug!("TLS handshake timed out"),
+            }
+        } else {
+            Stream::Plain(tcp)
+        };
+        let conn = conn::Connection::new(stream, stop);
+        tracing::debug!("connected");
+        match service {
+            Service::Imap { .. } => imap::drive(conn, shared, peer, acceptor).await,
+            Service::Submission { .. } => smtp::drive(conn, shared, peer, acceptor).await,
+        }
+        tracing::debug!("disconnected");
+    }
+    .instrument(span)
+    .await
+}

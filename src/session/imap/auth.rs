@@ -1,0 +1,113 @@
+//! LOGIN (RFC 9051 §6.2.3) and AUTHENTICATE (RFC 9051 §6.2.2, SASL-IR
+//! RFC 4959) with OAUTHBEARER, XOAUTH2 and PLAIN; the token is the password.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+
+use super::{CommandError, CommandResult, ImapFlow, ImapSession, Login, State, no};
+use crate::auth::{Principal, Purpose};
+use crate::proto::sasl::Mechanism;
+use crate::proto::secret::Secret;
+use crate::session::sasl::{AuthContext, SaslExchange, SaslFailure, SaslStep};
+
+impl ImapSession {
+    fn auth_context(&self) -> AuthContext {
+        AuthContext {
+            validator: self.shared.validator.clone(),
+            limiter: self.shared.limiter.clone(),
+            peer: self.peer.ip(),
+            purpose: Purpose::Imap,
+        }
+    }
+
+    /// LOGIN user token: only over TLS (LOGINDISABLED before it).
+    pub(super) async fn login_command(&mut self, username: &str, password: Secret) -> CommandResult {
+        if !self.tls {
+            return Err(no(Some("PRIVACYREQUIRED"), "LOGIN is disabled before STARTTLS"));
+        }
+        let ctx = self.auth_context();
+        if ctx.is_blocked() {
+            return Err(no(Some("UNAVAILABLE"), "Too many failed logins; try later"));
+        }
+        match ctx.login(&password, Some(username)).await {
+            Ok(principal) => self.logged_in(principal).await,
+            Err(failure) => Err(login_failure(&failure)),
+        }
+    }
+
+    /// AUTHENTICATE mechanism [initial-response].
+    pub(super) async fn authenticate(
+        &mut self,
+        tag: &str,
+        mechanism: &str,
+        initial: Option<Secret>,
+    ) -> (ImapFlow, Option<CommandResult>) {
+        let refuse = |e: CommandError| (ImapFlow::Command, Some(Err(e)));
+        if !self.tls {
+            return refuse(no(Some("PRIVACYREQUIRED"), "Authentication is disabled before STARTTLS"));
+        }
+        let Some(mech) = Mechanism::from_name(mechanism).filter(|m| *m != Mechanism::Login) else {
+            return refuse(no(Some("CANNOT"), "Unsupported authentication mechanism"));
+        };
+        let ctx = self.auth_context();
+        if ctx.is_blocked() {
+            return refuse(no(Some("UNAVAILABLE"), "Too many failed logins; try later"));
+        }
+        let (exchange, step) = SaslExchange::start(mech, initial, ctx).await;
+        self.sasl = Some((tag.to_string(), exchange));
+        let (flow, result) = self.sasl_step(step).await;
+        if result.is_some() {
+            // Finished at once (SASL-IR): the command's own tag completes it.
+            self.sasl = None;
+        }
+        (flow, result)
+    }
+
+    /// One client line during AUTHENTICATE.
+    pub async fn auth_line(&mut self, line: &[u8]) -> ImapFlow {
+        let Some((_, exchange)) = self.sasl.as_mut() else { return ImapFlow::Command };
+        let step = exchange.step(line).await;
+        let (flow, result) = self.sasl_step(step).await;
+        // A continued exchange completes with the AUTHENTICATE command's tag.
+        if let (Some(result), Some((tag, _))) = (result, self.sasl.take()) {
+            self.finish(&tag, result);
+        }
+        flow
+    }
+
+    async fn sasl_step(&mut self, step: SaslStep) -> (ImapFlow, Option<CommandResult>) {
+        let result = match step {
+            SaslStep::Challenge(bytes) => {
+                // RFC 9051 §7.5: "+" SP base64 (an empty challenge is "+ ").
+                self.out.extend_from_slice(b"+ ");
+                self.out.extend_from_slice(B64.encode(bytes).as_bytes());
+                self.out.extend_from_slice(b"\r\n");
+                return (ImapFlow::AuthLine, None);
+            }
+            SaslStep::Success(principal) => self.logged_in(principal).await,
+            SaslStep::Failure(f) => Err(login_failure(&f)),
+            SaslStep::Cancelled => Err(CommandError::Bad("Authentication cancelled".into())),
+            SaslStep::Malformed(e) => Err(CommandError::Bad(format!("Cannot decode response: {e}"))),
+        };
+        (ImapFlow::Command, Some(result))
+    }
+
+    async fn logged_in(&mut self, principal: Principal) -> CommandResult {
+        let account = self.shared.open_account(&principal).await?;
+        tracing::info!(address = principal.address(), jti = principal.jti(), "logged in");
+        self.state = State::Authenticated(Login { principal, account });
+        let caps = super::capability::list(self.tls, true, self.shared.config.limits.max_message_size);
+        Ok((Some(format!("CAPABILITY {caps}")), "Logged in".into()))
+    }
+}
+
+/// `NO [AUTHENTICATIONFAILED]`, or `NO [UNAVAILABLE]` when the identity
+/// provider could not be reached (RFC 5530).
+fn login_failure(f: &SaslFailure) -> CommandError {
+    tracing::info!(reason = %f.reason(), "login failed");
+    if f.temporary {
+        no(Some("UNAVAILABLE"), "Cannot verify the token right now; try again")
+    } else {
+        no(Some("AUTHENTICATIONFAILED"), "Invalid credentials")
+    }
+}

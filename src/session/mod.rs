@@ -1,0 +1,39 @@
+//! Protocol sessions: I/O-free state machines that turn parsed commands
+//! into responses, calling the store and the token validator. The network
+//! drivers in `server/` own the sockets, TLS, framing and timeouts.
+
+pub mod imap;
+pub mod sasl;
+pub mod smtp;
+
+use std::sync::Arc;
+
+use crate::auth::{LoginLimiter, Principal, Validator};
+use crate::config::Config;
+use crate::store::{AccountId, MailStore, StoreError};
+
+/// What every session shares: configuration, storage and authentication.
+pub struct Shared {
+    /// The validated configuration.
+    pub config: Arc<Config>,
+    /// Mail storage.
+    pub store: Arc<dyn MailStore>,
+    /// Token validation.
+    pub validator: Arc<Validator>,
+    /// Failed-login throttle.
+    pub limiter: Arc<LoginLimiter>,
+}
+
+impl Shared {
+    /// The account of a logged-in principal, created with its standard
+    /// mailboxes on the first valid login (CONTRACT.md) and made durable
+    /// before the login is confirmed.
+    pub async fn open_account(&self, principal: &Principal) -> Result<AccountId, StoreError> {
+        let (account, created) = self.store.ensure_account(principal.address())?;
+        if created {
+            self.store.sync().await?;
+            tracing::info!(address = principal.address(), "account created on first login");
+        }
+        Ok(account)
+    }
+}

@@ -1,0 +1,233 @@
+//! The SASL exchange (RFC 4422 §3) both protocols share: OAUTHBEARER
+//! (RFC 7628), XOAUTH2, PLAIN (RFC 4616) and LOGIN, each ending in a
+//! validated [`Principal`] or a failure. I/O-free: the protocol session
+//! feeds it client lines and frames its challenges (`+ ` in IMAP, `334 ` in
+//! SMTP).
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+
+use crate::auth::{AuthError, LoginLimiter, Principal, Purpose, Validator};
+use crate::proto::sasl::{
+    self, LOGIN_PASSWORD_CHALLENGE, LOGIN_USERNAME_CHALLENGE, Mechanism, SaslError,
+};
+use crate::proto::secret::Secret;
+
+/// What the session must do next.
+#[derive(Debug)]
+pub enum SaslStep {
+    /// Send this challenge (raw bytes; the session base64-encodes them) and
+    /// feed the client's next line to [`SaslExchange::step`].
+    Challenge(Vec<u8>),
+    /// Logged in.
+    Success(Principal),
+    /// Authentication failed (`NO` / `535 5.7.8`), or failed for a temporary
+    /// reason (`NO [UNAVAILABLE]` / `454 4.7.0`).
+    Failure(SaslFailure),
+    /// The client sent `*` (RFC 4422 §3.5): `BAD` / `501 5.0.0`.
+    Cancelled,
+    /// The client's message could not be decoded: `BAD` / `501 5.5.2`.
+    Malformed(SaslError),
+}
+
+/// Why a login failed; the text is safe to show the client.
+#[derive(Debug)]
+pub struct SaslFailure {
+    /// The validator's reason, or None for a SASL-level mismatch.
+    pub cause: Option<AuthError>,
+    /// A retry later may succeed (IdP unreachable).
+    pub temporary: bool,
+}
+
+/// Everything validation needs that is not in the client's message.
+#[derive(Clone)]
+pub struct AuthContext {
+    /// Token validation.
+    pub validator: Arc<Validator>,
+    /// Failed-login throttle.
+    pub limiter: Arc<LoginLimiter>,
+    /// The client's address, for the throttle.
+    pub peer: IpAddr,
+    /// IMAP or submission: which scope is required.
+    pub purpose: Purpose,
+}
+
+impl AuthContext {
+    /// Validates a token presented for `claimed_user` (when the client named
+    /// one), applying the per-IP throttle. The claimed user must be the
+    /// token's address (CONTRACT.md; RFC 7628 §3.1 `a=`).
+    pub async fn login(&self, token: &Secret, claimed_user: Option<&str>) -> Result<Principal, SaslFailure> {
+        self.limiter.before_attempt(self.peer).await;
+        let token = String::from_utf8_lossy(token.expose());
+        let result = match self.validator.validate(token.trim(), self.purpose).await {
+            Ok(p) if claimed_user.is_none_or(|u| u.trim().eq_ignore_ascii_case(p.address())) => Ok(p),
+            Ok(p) => {
+                tracing::info!(address = p.address(), "SASL user does not match the token's address");
+                Err(SaslFailure { cause: None, temporary: false })
+            }
+            Err(e) => {
+                tracing::info!(reason = %e, "token refused");
+                let temporary = e.is_temporary();
+                Err(SaslFailure { cause: Some(e), temporary })
+            }
+        };
+        match &result {
+            Ok(_) => self.limiter.record_success(self.peer),
+            Err(f) if !f.temporary => self.limiter.record_failure(self.peer),
+            Err(_) => {}
+        }
+        result
+    }
+
+    /// True when this client has failed too often to be heard at all.
+    pub fn is_blocked(&self) -> bool {
+        self.limiter.is_blocked(self.peer)
+    }
+}
+
+#[derive(Debug)]
+enum State {
+    /// Waiting for the client's message (after an empty challenge).
+    AwaitMessage,
+    /// An error challenge was sent; whatever comes next ends the exchange.
+    AwaitErrorAck(SaslFailure),
+    /// LOGIN: waiting for the user name.
+    AwaitUsername,
+    /// LOGIN: waiting for the password.
+    AwaitPassword(String),
+    /// Finished.
+    Done,
+}
+
+/// One authentication exchange in progress.
+pub struct SaslExchange {
+    mechanism: Mechanism,
+    ctx: AuthContext,
+    state: State,
+}
+
+impl SaslExchange {
+    /// Starts `mechanism` with the optional initial response (base64 text
+    /// as sent; `=` means empty, RFC 4959 §3 / RFC 4954 §4).
+    pub async fn start(mechanism: Mechanism, initial: Option<Secret>, ctx: AuthContext) -> (SaslExchange, SaslStep) {
+        let mut ex = SaslExchange { mechanism, ctx, state: State::AwaitMessage };
+        let step = match (mechanism, initial) {
+            (Mechanism::Login, None) => {
+                ex.state = State::AwaitUsername;
+                SaslStep::Challenge(B64.decode(LOGIN_USERNAME_CHALLENGE).unwrap_or_default())
+            }
+            (Mechanism::Login, Some(user)) => {
+                ex.state = State::AwaitUsername;
+                ex.step(user.expose()).await
+            }
+            (_, None) => SaslStep::Challenge(Vec::new()),
+            (_, Some(initial)) => ex.step(initial.expose()).await,
+        };
+        (ex, step)
+    }
+
+    /// Feeds one client line (base64 text, without CRLF).
+    pub async fn step(&mut self, line: &[u8]) -> SaslStep {
+        if line == b"*" {
+            self.state = State::Done;
+            return SaslStep::Cancelled;
+        }
+        match std::mem::replace(&mut self.state, State::Done) {
+            State::AwaitErrorAck(failure) => SaslStep::Failure(failure),
+            State::Done => SaslStep::Cancelled,
+            State::AwaitUsername => match sasl::decode_base64(line) {
+                Ok(user) => {
+                    self.state = State::AwaitPassword(String::from_utf8_lossy(user.expose()).into_owned());
+                    SaslStep::Challenge(B64.decode(LOGIN_PASSWORD_CHALLENGE).unwrap_or_default())
+                }
+                Err(e) => SaslStep::Malformed(e),
+            },
+            State::AwaitPassword(user) => match sasl::decode_base64(line) {
+                Ok(password) => self.finish(self.ctx.login(&password, Some(&user)).await),
+                Err(e) => SaslStep::Malformed(e),
+            },
+            State::AwaitMessage => match sasl::decode_base64(line) {
+                Ok(message) => self.message(message).await,
+                Err(e) => SaslStep::Malformed(e),
+            },
+        }
+    }
+
+    /// The decoded client message of a single-message mechanism.
+    async fn message(&mut self, message: Secret) -> SaslStep {
+        match self.mechanism {
+            Mechanism::OAuthBearer => match sasl::parse_oauthbearer(message.expose()) {
+                Ok(m) => {
+                    let result = self.ctx.login(&m.token, m.authzid.as_deref()).await;
+                    self.finish_with_error_challenge(result, true)
+                }
+                Err(e) => SaslStep::Malformed(e),
+            },
+            Mechanism::XOAuth2 => match sasl::parse_xoauth2(message.expose()) {
+                Ok(m) => {
+                    let user = (!m.user.is_empty()).then_some(m.user.as_str());
+                    let result = self.ctx.login(&m.token, user).await;
+                    self.finish_with_error_challenge(result, false)
+                }
+                Err(e) => SaslStep::Malformed(e),
+            },
+            Mechanism::Plain => match sasl::parse_plain(message.expose()) {
+                Ok(p) => {
+                    if p.authzid.as_deref().is_some_and(|z| !z.is_empty() && !z.eq_ignore_ascii_case(&p.authcid)) {
+                        // Acting as another user is not supported (RFC 4616 §2).
+                        return self.finish(Err(SaslFailure { cause: None, temporary: false }));
+                    }
+                    let result = self.ctx.login(&p.password, Some(&p.authcid)).await;
+                    self.finish(result)
+                }
+                Err(e) => SaslStep::Malformed(e),
+            },
+            Mechanism::Login => SaslStep::Cancelled,
+        }
+    }
+
+    fn finish(&mut self, result: Result<Principal, SaslFailure>) -> SaslStep {
+        self.state = State::Done;
+        match result {
+            Ok(p) => SaslStep::Success(p),
+            Err(f) => SaslStep::Failure(f),
+        }
+    }
+
+    /// OAUTHBEARER (RFC 7628 §3.2.2) and XOAUTH2 answer a failure with an
+    /// error challenge; the client's next line, whatever it is, ends the
+    /// exchange with the failure.
+    fn finish_with_error_challenge(&mut self, result: Result<Principal, SaslFailure>, oauthbearer: bool) -> SaslStep {
+        match result {
+            Ok(p) => self.finish(Ok(p)),
+            Err(failure) => {
+                let scope = self.ctx.validator.required_scope(self.ctx.purpose);
+                let json = if oauthbearer {
+                    let status = match &failure.cause {
+                        Some(e) => e.oauth_status(),
+                        None => "invalid_token",
+                    };
+                    let discovery = self.ctx.validator.openid_configuration();
+                    sasl::oauthbearer_error(status, Some(&scope), discovery.as_deref())
+                } else {
+                    sasl::xoauth2_error(&scope)
+                };
+                self.state = State::AwaitErrorAck(failure);
+                SaslStep::Challenge(json.into_bytes())
+            }
+        }
+    }
+}
+
+impl SaslFailure {
+    /// A short client-safe reason, for the NO / 535 text.
+    pub fn reason(&self) -> String {
+        match &self.cause {
+            Some(e) => e.to_string(),
+            None => "the user name does not match the token".into(),
+        }
+    }
+}

@@ -1,0 +1,374 @@
+//! The submission session (RFC 6409, RFC 5321, RFC 4954): an I/O-free
+//! state machine. The driver in `server::smtp` feeds it command lines, SASL
+//! lines and finished DATA, and writes what [`SmtpSession::take_output`]
+//! returns.
+//!
+//! States: before TLS only EHLO/HELO, STARTTLS, NOOP, RSET, QUIT are useful;
+//! after TLS, AUTH; after AUTH, mail transactions whose sender must be the
+//! authenticated address.
+
+mod delivery;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+
+use super::Shared;
+use super::sasl::{AuthContext, SaslExchange, SaslStep};
+use crate::auth::{Principal, Purpose};
+use crate::proto::sasl::Mechanism;
+use crate::proto::smtp::{Command, MailParams, ReversePath, Reply};
+use crate::store::AccountId;
+
+pub use delivery::Recipient;
+
+/// What the driver must do after a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpFlow {
+    /// Read the next command line.
+    Command,
+    /// Read one SASL response line and pass it to [`SmtpSession::auth_line`].
+    AuthLine,
+    /// Perform the TLS handshake (after sending the output), then go on.
+    StartTls,
+    /// Read the message after `354` with a DATA reader bounded by `max_size`
+    /// and pass the outcome to [`SmtpSession::data`].
+    Data { max_size: u64 },
+    /// Send the output and close.
+    Close,
+}
+
+/// How reading DATA ended.
+#[derive(Debug)]
+pub enum DataOutcome {
+    /// The message, dot-unstuffed, CRLF line ends.
+    Message(Vec<u8>),
+    /// Larger than the limit (RFC 1870 §6.3: 552).
+    TooLarge,
+    /// A line longer than RFC 5321 §4.5.3.1.6 allows.
+    LineTooLong,
+}
+
+/// An open mail transaction (RFC 5321 §3.3).
+struct Transaction {
+    from: String,
+    recipients: Vec<Recipient>,
+}
+
+/// One submission connection.
+pub struct SmtpSession {
+    shared: Arc<Shared>,
+    peer: SocketAddr,
+    tls: bool,
+    helo: Option<String>,
+    principal: Option<Principal>,
+    account: Option<AccountId>,
+    sasl: Option<SaslExchange>,
+    transaction: Option<Transaction>,
+    out: Vec<u8>,
+}
+
+impl SmtpSession {
+    /// A new session; `tls` is true on the implicit-TLS port.
+    pub fn new(shared: Arc<Shared>, peer: SocketAddr, tls: bool) -> Self {
+        SmtpSession {
+            shared,
+            peer,
+            tls,
+            helo: None,
+            principal: None,
+            account: None,
+            sasl: None,
+            transaction: None,
+            out: Vec::new(),
+        }
+    }
+
+    /// The greeting (RFC 5321 §4.2, code 220).
+    pub fn greeting(&mut self) {
+        let host = self.shared.config.hostname.clone();
+        self.reply(Reply::new(220, None, format!("{host} ESMTP tokenmail ready")));
+    }
+
+    /// Output produced so far, for the driver to write.
+    pub fn take_output(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.out)
+    }
+
+    /// The authenticated address, for the connection's log span.
+    pub fn address(&self) -> Option<&str> {
+        self.principal.as_ref().map(Principal::address)
+    }
+
+    /// Tells the session the STARTTLS handshake finished: RFC 3207 §4.2
+    /// says all state is forgotten, and the client must EHLO again.
+    pub fn tls_started(&mut self) {
+        self.tls = true;
+        self.helo = None;
+        self.transaction = None;
+    }
+
+    fn reply(&mut self, reply: Reply) {
+        reply.write(&mut self.out);
+    }
+
+    fn simple(&mut self, code: u16, enhanced: (u8, u16, u16), text: &str) {
+        self.reply(Reply::new(code, Some(enhanced), text.to_string()));
+    }
+
+    /// A line that is too long (RFC 5321 §4.5.3.1.4).
+    pub fn line_too_long(&mut self) {
+        self.simple(500, (5, 5, 6), "Line too long");
+    }
+
+    /// Handles one command line (without CRLF).
+    pub async fn command(&mut self, line: &[u8]) -> SmtpFlow {
+        let cmd = match crate::proto::smtp::parse_command(line) {
+            Ok(cmd) => cmd,
+            Err(e) => {
+                self.simple(500, (5, 5, 2), &format!("Syntax error: {}", e.message));
+                return SmtpFlow::Command;
+            }
+        };
+        match cmd {
+            Command::Ehlo(host) | Command::Lhlo(host) => self.ehlo(host, true),
+            Command::Helo(host) => self.ehlo(host, false),
+            Command::StartTls => return self.starttls(),
+            Command::Auth { mechanism, initial_response } => return self.auth(&mechanism, initial_response).await,
+            Command::MailFrom { path, params } => self.mail(path, params),
+            Command::RcptTo { path, .. } => self.rcpt(&path),
+            Command::Data => return self.data_start(),
+            Command::Bdat { .. } => self.simple(502, (5, 5, 1), "CHUNKING is not supported; use DATA"),
+            Command::Rset => {
+                self.transaction = None;
+                self.simple(250, (2, 0, 0), "Reset");
+            }
+            Command::Noop => self.simple(250, (2, 0, 0), "OK"),
+            Command::Vrfy(_) => self.simple(252, (2, 5, 0), "Cannot VRFY user, but will accept message"),
+            Command::Help => self.simple(214, (2, 0, 0), "See RFC 6409; commands: EHLO STARTTLS AUTH MAIL RCPT DATA RSET NOOP QUIT"),
+            Command::Quit => {
+                self.simple(221, (2, 0, 0), "Bye");
+                return SmtpFlow::Close;
+            }
+        }
+        SmtpFlow::Command
+    }
+
+    /// RFC 5321 §4.1.1.1; the keywords depend on TLS and login (RFC 4954 §4).
+    fn ehlo(&mut self, host: String, extended: bool) {
+        self.helo = Some(host);
+        self.transaction = None;
+        let hostname = self.shared.config.hostname.clone();
+        if !extended {
+            self.reply(Reply::new(250, None, hostname));
+            return;
+        }
+        let mut lines = vec![
+            format!("{hostname} greets {}", self.peer.ip()),
+            "PIPELINING".into(),
+            format!("SIZE {}", self.shared.config.limits.max_message_size),
+            "8BITMIME".into(),
+            "SMTPUTF8".into(),
+            "ENHANCEDSTATUSCODES".into(),
+        ];
+        if !self.tls {
+            lines.push("STARTTLS".into());
+        } else if self.principal.is_none() {
+            lines.push("AUTH OAUTHBEARER XOAUTH2 PLAIN LOGIN".into());
+        }
+        self.reply(Reply { code: 250, enhanced: None, lines });
+    }
+
+    /// RFC 3207 §4.
+    fn starttls(&mut self) -> SmtpFlow {
+        if self.tls {
+            self.simple(503, (5, 5, 1), "TLS already active");
+            return SmtpFlow::Command;
+        }
+        self.simple(220, (2, 0, 0), "Ready to start TLS");
+        SmtpFlow::StartTls
+    }
+
+    /// RFC 4954 §4: AUTH, with or without an initial response.
+    async fn auth(&mut self, mechanism: &str, initial: Option<crate::proto::secret::Secret>) -> SmtpFlow {
+        if !self.tls {
+            self.simple(530, (5, 7, 0), "Must issue a STARTTLS command first");
+            return SmtpFlow::Command;
+        }
+        if self.principal.is_some() {
+            self.simple(503, (5, 5, 1), "Already authenticated");
+            return SmtpFlow::Command;
+        }
+        if self.transaction.is_some() {
+            self.simple(503, (5, 5, 1), "AUTH not allowed during a mail transaction");
+            return SmtpFlow::Command;
+        }
+        let Some(mech) = Mechanism::from_name(mechanism) else {
+            self.simple(504, (5, 5, 4), "Unrecognized authentication type");
+            return SmtpFlow::Command;
+        };
+        let ctx = self.auth_context();
+        if ctx.is_blocked() {
+            self.simple(421, (4, 7, 0), "Too many failed logins; try later");
+            return SmtpFlow::Close;
+        }
+        let (exchange, step) = SaslExchange::start(mech, initial, ctx).await;
+        self.sasl = Some(exchange);
+        self.sasl_step(step).await
+    }
+
+    /// A client line during AUTH.
+    pub async fn auth_line(&mut self, line: &[u8]) -> SmtpFlow {
+        let Some(exchange) = self.sasl.as_mut() else { return SmtpFlow::Command };
+        let step = exchange.step(line).await;
+        self.sasl_step(step).await
+    }
+
+    async fn sasl_step(&mut self, step: SaslStep) -> SmtpFlow {
+        match step {
+            SaslStep::Challenge(bytes) => {
+                // RFC 4954 §4: "334" SP base64; an empty challenge keeps the space.
+                self.out.extend_from_slice(b"334 ");
+                self.out.extend_from_slice(B64.encode(bytes).as_bytes());
+                self.out.extend_from_slice(b"\r\n");
+                return SmtpFlow::AuthLine;
+            }
+            SaslStep::Success(principal) => self.logged_in(principal).await,
+            SaslStep::Failure(f) if f.temporary => {
+                self.simple(454, (4, 7, 0), "Temporary authentication failure");
+            }
+            SaslStep::Failure(f) => {
+                tracing::info!(reason = %f.reason(), "AUTH failed");
+                self.simple(535, (5, 7, 8), "Authentication credentials invalid");
+            }
+            SaslStep::Cancelled => self.simple(501, (5, 0, 0), "Authentication cancelled"),
+            SaslStep::Malformed(e) => self.simple(501, (5, 5, 2), &format!("Cannot decode response: {e}")),
+        }
+        self.sasl = None;
+        SmtpFlow::Command
+    }
+
+    async fn logged_in(&mut self, principal: Principal) {
+        match self.shared.open_account(&principal).await {
+            Ok(account) => {
+                tracing::info!(address = principal.address(), jti = principal.jti(), "logged in");
+                self.account = Some(account);
+                self.principal = Some(principal);
+                self.simple(235, (2, 7, 0), "Authentication successful");
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot open account");
+                self.simple(454, (4, 7, 0), "Temporary authentication failure");
+            }
+        }
+    }
+
+    fn auth_context(&self) -> AuthContext {
+        AuthContext {
+            validator: self.shared.validator.clone(),
+            limiter: self.shared.limiter.clone(),
+            peer: self.peer.ip(),
+            purpose: Purpose::Submission,
+        }
+    }
+
+    /// RFC 5321 §4.1.1.2; the sender must be the logged-in address (RFC 6409 §6.1).
+    fn mail(&mut self, path: ReversePath, params: MailParams) {
+        let Some(principal) = &self.principal else {
+            let text = if self.tls { "Authentication required" } else { "Must issue a STARTTLS command first" };
+            self.simple(530, (5, 7, 0), text);
+            return;
+        };
+        if self.helo.is_none() {
+            self.simple(503, (5, 5, 1), "Send EHLO first");
+            return;
+        }
+        if self.transaction.is_some() {
+            self.simple(503, (5, 5, 1), "Nested MAIL command");
+            return;
+        }
+        let from = match path {
+            ReversePath::Address(a) if a.eq_ignore_ascii_case(principal.address()) => a,
+            _ => {
+                let text = format!("Sender address must be {}", principal.address());
+                self.simple(553, (5, 7, 1), &text);
+                return;
+            }
+        };
+        let limit = self.shared.config.limits.max_message_size;
+        if params.size.is_some_and(|s| s > limit) {
+            self.simple(552, (5, 3, 4), "Message size exceeds fixed maximum message size");
+            return;
+        }
+        self.transaction = Some(Transaction { from, recipients: Vec::new() });
+        self.simple(250, (2, 1, 0), "Sender OK");
+    }
+
+    /// RFC 5321 §4.1.1.3: only local recipients with an account, for now.
+    fn rcpt(&mut self, path: &str) {
+        let Some(tx) = &self.transaction else {
+            self.simple(503, (5, 5, 1), "Need MAIL before RCPT");
+            return;
+        };
+        if tx.recipients.len() >= self.shared.config.limits.max_recipients {
+            self.simple(452, (4, 5, 3), "Too many recipients");
+            return;
+        }
+        match delivery::resolve_recipient(&self.shared, path) {
+            Ok(rcpt) => {
+                let tx = self.transaction.as_mut().expect("checked above");
+                if !tx.recipients.iter().any(|r| r.account == rcpt.account) {
+                    tx.recipients.push(rcpt);
+                }
+                self.simple(250, (2, 1, 5), "Recipient OK");
+            }
+            Err(reply) => self.reply(reply),
+        }
+    }
+
+    /// RFC 5321 §4.1.1.4.
+    fn data_start(&mut self) -> SmtpFlow {
+        match &self.transaction {
+            None => self.simple(503, (5, 5, 1), "Need MAIL command"),
+            Some(tx) if tx.recipients.is_empty() => self.simple(554, (5, 5, 1), "No valid recipients"),
+            Some(_) => {
+                self.reply(Reply::new(354, None, "Start mail input; end with <CRLF>.<CRLF>"));
+                return SmtpFlow::Data { max_size: self.shared.config.limits.max_message_size };
+            }
+        }
+        SmtpFlow::Command
+    }
+
+    /// The end of DATA: deliver, and answer 250 only once it is on disk.
+    pub async fn data(&mut self, outcome: DataOutcome) -> SmtpFlow {
+        let Some(tx) = self.transaction.take() else { return SmtpFlow::Command };
+        let message = match outcome {
+            DataOutcome::Message(m) => m,
+            DataOutcome::TooLarge => {
+                self.simple(552, (5, 3, 4), "Message size exceeds fixed maximum message size");
+                return SmtpFlow::Command;
+            }
+            DataOutcome::LineTooLong => {
+                self.simple(500, (5, 5, 6), "Message has a line longer than 998 characters");
+                return SmtpFlow::Command;
+            }
+        };
+        let envelope = delivery::Envelope {
+            helo: self.helo.as_deref().unwrap_or("unknown"),
+            peer: self.peer,
+            tls: self.tls,
+            from: &tx.from,
+            recipients: &tx.recipients,
+        };
+        match delivery::deliver(&self.shared, &envelope, message).await {
+            Ok(id) => self.simple(250, (2, 0, 0), &format!("OK, delivered as {id}")),
+            Err(e) => {
+                tracing::error!(error = %e, "delivery failed");
+                self.simple(451, (4, 3, 0), "Local error in processing; try again");
+            }
+        }
+        SmtpFlow::Command
+    }
+}

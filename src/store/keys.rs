@@ -1,0 +1,113 @@
+//! Key layout of the one sled tree. Every key starts with a one-byte
+//! prefix naming its kind; ids are big-endian so that prefix scans return
+//! mailboxes, messages and changes in order.
+//!
+//! | prefix | key                              | value                    |
+//! |--------|----------------------------------|--------------------------|
+//! | `a`    | address                          | [`AccountRecord`]        |
+//! | `i`    | account(8)                       | address                  |
+//! | `m`    | account(8) mailbox(4)            | [`MailboxRecord`]        |
+//! | `n`    | account(8) name                  | mailbox(4)               |
+//! | `e`    | account(8) mailbox(4) uid(4)     | [`MessageRecord`]        |
+//! | `c`    | account(8) mailbox(4) modseq(8)  | [`ChangeRecord`]         |
+//! | `b`    | body(8)                          | raw message              |
+//! | `s`    | body(8)                          | `MessageSummary`         |
+//! | `r`    | body(8)                          | reference count (u32 BE) |
+//!
+//! [`AccountRecord`]: super::records::AccountRecord
+//! [`MailboxRecord`]: super::records::MailboxRecord
+//! [`MessageRecord`]: super::records::MessageRecord
+//! [`ChangeRecord`]: super::records::ChangeRecord
+
+use super::{AccountId, MailboxId};
+
+pub fn account(address: &str) -> Vec<u8> {
+    prefixed(b'a', &[address.as_bytes()])
+}
+
+pub fn account_address(a: AccountId) -> Vec<u8> {
+    prefixed(b'i', &[&a.0.to_be_bytes()])
+}
+
+pub fn mailbox(a: AccountId, m: MailboxId) -> Vec<u8> {
+    prefixed(b'm', &[&a.0.to_be_bytes(), &m.0.to_be_bytes()])
+}
+
+pub fn mailboxes_of(a: AccountId) -> Vec<u8> {
+    prefixed(b'm', &[&a.0.to_be_bytes()])
+}
+
+pub fn mailbox_name(a: AccountId, name: &str) -> Vec<u8> {
+    prefixed(b'n', &[&a.0.to_be_bytes(), name.as_bytes()])
+}
+
+pub fn message(a: AccountId, m: MailboxId, uid: u32) -> Vec<u8> {
+    prefixed(b'e', &[&a.0.to_be_bytes(), &m.0.to_be_bytes(), &uid.to_be_bytes()])
+}
+
+pub fn messages_of(a: AccountId, m: MailboxId) -> Vec<u8> {
+    prefixed(b'e', &[&a.0.to_be_bytes(), &m.0.to_be_bytes()])
+}
+
+pub fn change(a: AccountId, m: MailboxId, modseq: u64) -> Vec<u8> {
+    prefixed(b'c', &[&a.0.to_be_bytes(), &m.0.to_be_bytes(), &modseq.to_be_bytes()])
+}
+
+pub fn changes_of(a: AccountId, m: MailboxId) -> Vec<u8> {
+    messages_of(a, m).iter().enumerate().map(|(i, b)| if i == 0 { b'c' } else { *b }).collect()
+}
+
+pub fn body(id: u64) -> Vec<u8> {
+    prefixed(b'b', &[&id.to_be_bytes()])
+}
+
+pub fn summary(id: u64) -> Vec<u8> {
+    prefixed(b's', &[&id.to_be_bytes()])
+}
+
+pub fn refcount(id: u64) -> Vec<u8> {
+    prefixed(b'r', &[&id.to_be_bytes()])
+}
+
+/// The trailing big-endian u32 of a message key: its UID.
+pub fn uid_of_message_key(key: &[u8]) -> Option<u32> {
+    let tail: [u8; 4] = key.get(key.len().checked_sub(4)?..)?.try_into().ok()?;
+    Some(u32::from_be_bytes(tail))
+}
+
+/// The trailing big-endian u32 of a mailbox key: its id.
+pub fn mailbox_id_of_key(key: &[u8]) -> Option<MailboxId> {
+    uid_of_message_key(key).map(MailboxId)
+}
+
+fn prefixed(prefix: u8, parts: &[&[u8]]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(1 + parts.iter().map(|p| p.len()).sum::<usize>());
+    key.push(prefix);
+    for p in parts {
+        key.extend_from_slice(p);
+    }
+    key
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_keys_sort_by_uid() {
+        let a = AccountId(7);
+        let m = MailboxId(1);
+        assert!(message(a, m, 2) < message(a, m, 10));
+        assert!(message(a, m, 0xFFFF_FFFF) < message(a, MailboxId(2), 1));
+        assert!(message(a, m, 9).starts_with(&messages_of(a, m)));
+        assert_eq!(uid_of_message_key(&message(a, m, 258)), Some(258));
+    }
+
+    #[test]
+    fn change_prefix_matches_change_keys() {
+        let a = AccountId(1);
+        let m = MailboxId(3);
+        assert!(change(a, m, 5).starts_with(&changes_of(a, m)));
+        assert!(!change(a, MailboxId(4), 5).starts_with(&changes_of(a, m)));
+    }
+}
