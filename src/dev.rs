@@ -114,19 +114,21 @@ pub fn instructions(config: &Config, dir: &Path, tokens: &[(String, String)]) ->
     for (user, token) in tokens {
         let _ = writeln!(s, "\ntoken for {user} (also in {}):\n{token}", dir.join(token_file(user)).display());
     }
-    if let [(alice, alice_token), (bob, bob_token)] = tokens {
+    if let [(alice, _), (bob, _)] = tokens {
         let msg = dir.join("hello.eml");
+        let token = |user: &str| format!("\"$(cat {})\"", dir.join(token_file(user)).display());
+        let curl = format!("curl --cacert {}", cacert.display());
         let _ = writeln!(s, "\nList alice's INBOX over IMAP:");
-        let _ = writeln!(s, "  curl --cacert {} --oauth2-bearer {alice_token} -u {alice}: imaps://{imaps}/INBOX", cacert.display());
+        let _ = writeln!(s, "  {curl} --oauth2-bearer {} -u {alice}: imaps://{imaps}/INBOX", token(alice));
         let _ = writeln!(s, "Send a message from alice to bob over submission:");
         let _ = writeln!(
             s,
-            "  curl --cacert {} --oauth2-bearer {alice_token} -u {alice}: smtps://{smtps} --mail-from {alice} --mail-rcpt {bob} --upload-file {}",
-            cacert.display(),
+            "  {curl} --oauth2-bearer {} -u {alice}: smtps://{smtps} --mail-from {alice} --mail-rcpt {bob} --upload-file {}",
+            token(alice),
             msg.display()
         );
-        let _ = writeln!(s, "Read it as bob (message 1 of the INBOX):");
-        let _ = writeln!(s, "  curl --cacert {} --oauth2-bearer {bob_token} -u {bob}: 'imaps://{imaps}/INBOX;UID=1'", cacert.display());
+        let _ = writeln!(s, "Read it as bob (the first message of bob's INBOX):");
+        let _ = writeln!(s, "  {curl} --oauth2-bearer {} -u {bob}: 'imaps://{imaps}/INBOX;UID=1'", token(bob));
         let _ = writeln!(s, "New tokens: tokenmail token --config {} --user {alice}", config.path.display());
     }
     s

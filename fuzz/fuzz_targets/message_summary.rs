@@ -19,7 +19,10 @@ fuzz_target!(|data: &[u8]| {
         Some(SectionText::Header),
         Some(SectionText::Text),
         Some(SectionText::Mime),
-        Some(SectionText::HeaderFields { not: false, fields: fields.clone() }),
+        Some(SectionText::HeaderFields {
+            not: false,
+            fields: fields.clone(),
+        }),
         Some(SectionText::HeaderFields { not: true, fields }),
     ];
     let paths: [&[u32]; 7] = [&[], &[1], &[2], &[1, 1], &[2, 1], &[1, 2, 1], &[u32::MAX]];

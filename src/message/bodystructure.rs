@@ -27,7 +27,9 @@ use super::wire::{write_nstring, write_number, write_string};
 /// A byte range `start..end` into the raw message.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Span {
+    /// Offset of the first byte.
     pub start: u64,
+    /// Offset just past the last byte; never less than `start`.
     pub end: u64,
 }
 
@@ -74,6 +76,7 @@ pub enum PartKind {
     Single,
     /// `message/rfc822` (or `message/global`): the encapsulated message.
     Message {
+        /// The encapsulated message's ENVELOPE (all `NIL` when it could not be read).
         envelope: Box<Envelope>,
         /// Its root part; `root.header` is the encapsulated message's header.
         root: Box<Part>,
@@ -108,6 +111,7 @@ pub struct Part {
     pub encoding: Vec<u8>,
     /// `Content-MD5`, raw.
     pub md5: Option<Vec<u8>>,
+    /// `Content-Disposition` (RFC 2183).
     pub disposition: Option<Disposition>,
     /// `Content-Language` tags.
     pub language: Vec<Vec<u8>>,
@@ -116,6 +120,7 @@ pub struct Part {
     /// Number of lines in the body (`body-fld-lines`); a final line without a line
     /// break counts. Only sent for TEXT and MESSAGE/RFC822 parts.
     pub lines: u64,
+    /// Leaf, encapsulated message, or multipart.
     pub kind: PartKind,
 }
 

@@ -26,15 +26,21 @@ pub struct Envelope {
     pub date: Option<Vec<u8>>,
     /// `Subject:` as sent (encoded words not decoded).
     pub subject: Option<Vec<u8>>,
+    /// `From:` addresses.
     pub from: Vec<Address>,
     /// Defaults to `from` when absent or empty (RFC 3501 §7.4.2).
     pub sender: Vec<Address>,
     /// Defaults to `from` when absent or empty (RFC 3501 §7.4.2).
     pub reply_to: Vec<Address>,
+    /// `To:` addresses.
     pub to: Vec<Address>,
+    /// `Cc:` addresses.
     pub cc: Vec<Address>,
+    /// `Bcc:` addresses (present only in copies that kept the field, e.g. Sent).
     pub bcc: Vec<Address>,
+    /// `In-Reply-To:` as sent.
     pub in_reply_to: Option<Vec<u8>>,
+    /// `Message-ID:` as sent.
     pub message_id: Option<Vec<u8>>,
 }
 

@@ -15,6 +15,7 @@
 //!
 //! Layout: `summary` (the stored type), `envelope` and `address` (ENVELOPE),
 //! `bodystructure` (the part tree and its rendering), `walk` (building the tree),
+//! `mime` (a part's Content-* fields),
 //! `section` (`BODY[section]`), `header` (field splitting, `HEADER.FIELDS`),
 //! `wire` (IMAP strings).
 
@@ -22,6 +23,7 @@ mod address;
 mod bodystructure;
 mod envelope;
 mod header;
+mod mime;
 mod section;
 mod summary;
 mod walk;

@@ -23,7 +23,12 @@ pub enum SectionText {
     /// `HEADER`: the header of the (encapsulated) message, blank line included.
     Header,
     /// `HEADER.FIELDS (...)`, or `HEADER.FIELDS.NOT (...)` when `not`.
-    HeaderFields { not: bool, fields: Vec<String> },
+    HeaderFields {
+        /// `HEADER.FIELDS.NOT`: keep the fields *not* named.
+        not: bool,
+        /// Field names, matched case-insensitively.
+        fields: Vec<String>,
+    },
     /// `TEXT`: the body of the (encapsulated) message.
     Text,
     /// `MIME`: the MIME header of a numbered part; only valid after part numbers.

@@ -77,12 +77,19 @@ def _append(imap, msg: bytes, flags=None, date=None, mailbox="INBOX") -> int | N
     return None
 
 
-def _uid_of(imap, message_id: str) -> int:
-    typ, data = imap.uid("SEARCH", None, "HEADER", "Message-ID", f'"{message_id}"')
+def _uids_by_message_id(imap) -> dict[str, int]:
+    """{Message-ID: UID} of the selected mailbox, by FETCH (no SEARCH needed)."""
+    typ, data = imap.fetch("1:*", "(UID BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
     assert typ == "OK", data
-    uids = [int(x) for x in data[0].split()]
-    assert len(uids) == 1, (message_id, data)
-    return uids[0]
+    out = {}
+    for attrs in fetch_map(data).values():
+        header = attrs["BODY[HEADER.FIELDS (MESSAGE-ID)]"].decode()
+        out[header.split(":", 1)[1].strip()] = int(attrs["UID"])
+    return out
+
+
+def _uid_of(imap, message_id: str) -> int:
+    return _uids_by_message_id(imap)[message_id]
 
 
 def _ci(value) -> str:
@@ -378,10 +385,36 @@ def test_store_expunge_status(server, ssl_ctx, new_user):
         assert st["MESSAGES"] == 2 and st["UNSEEN"] == 1, st
         assert st["UIDVALIDITY"] == uidvalidity
         assert st["UIDNEXT"] > uids[-1]
-        typ, data = imap.uid("SEARCH", None, "ALL")
-        assert [int(x) for x in data[0].split()] == [uids[0], uids[2]]
+        typ, data = imap.fetch("1:*", "(UID)")
+        assert [int(v["UID"]) for _, v in sorted(fetch_map(data).items())] == [uids[0], uids[2]]
         typ, data = imap.status("Trash", "(MESSAGES)")
         assert typ == "OK" and b"MESSAGES 0" in data[0], data
+    finally:
+        imap.logout()
+
+
+def test_search(server, ssl_ctx, new_user):
+    imap = imap_login(server, ssl_ctx, new_user("bob"))
+    try:
+        for i in range(3):
+            _append(imap, MSG.replace(b"<fixed-1@", f"<search-{i}@".encode())
+                    .replace(b"Subject: Hello there", f"Subject: topic {i}".encode()))
+        assert _select(imap) == 3
+        imap.store("2", "+FLAGS", "(\\Seen)")
+        typ, data = imap.search(None, "ALL")
+        assert typ == "OK" and data[0].split() == [b"1", b"2", b"3"], data
+        typ, data = imap.search(None, "UNSEEN")
+        assert data[0].split() == [b"1", b"3"], data
+        typ, data = imap.search(None, "SEEN")
+        assert data[0].split() == [b"2"], data
+        typ, data = imap.search(None, "HEADER", "Message-ID", '"<search-2@example.test>"')
+        assert data[0].split() == [b"3"], data
+        typ, data = imap.search(None, "SUBJECT", '"topic 1"')
+        assert data[0].split() == [b"2"], data
+        uids = _uids_by_message_id(imap)
+        typ, data = imap.uid("SEARCH", None, "UNSEEN")
+        assert [int(x) for x in data[0].split()] == [uids["<search-0@example.test>"],
+                                                     uids["<search-2@example.test>"]], data
     finally:
         imap.logout()
 

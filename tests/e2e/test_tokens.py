@@ -18,6 +18,10 @@ from tmclient import unique_user
 from tmissuer import decode_unverified, tamper_claims
 from tmproto import RawImap, RawSmtp, enhanced, status_of
 
+#: Seconds to wait for any one reply: answers come in milliseconds (each check connects from a
+#: fresh address, so no throttling delay applies); a missing reply fails fast.
+REPLY_TIMEOUT = 6.0
+
 # -- token builders ------------------------------------------------------------------------
 
 
@@ -77,7 +81,8 @@ def _check_error_challenges(challenges: list[bytes], *, required: bool) -> None:
 
 
 def imap_refuses(server, ctx, how: str, token: str, user: str) -> None:
-    imap = RawImap(server.ports.imaps, ctx, source_ip=tmproto.fresh_source_ip())
+    imap = RawImap(server.ports.imaps, ctx, source_ip=tmproto.fresh_source_ip(),
+                   timeout=REPLY_TIMEOUT)
     try:
         if how == "login":
             _, tagged = imap.command(f'LOGIN "{user}" "{token}"')
@@ -106,7 +111,8 @@ def imap_refuses(server, ctx, how: str, token: str, user: str) -> None:
 
 
 def smtp_refuses(server, ctx, how: str, token: str, user: str) -> None:
-    smtp = RawSmtp(server.ports.submissions, ctx, source_ip=tmproto.fresh_source_ip())
+    smtp = RawSmtp(server.ports.submissions, ctx, source_ip=tmproto.fresh_source_ip(),
+                   timeout=REPLY_TIMEOUT)
     try:
         code, _ = smtp.cmd("EHLO client.example.test")
         assert code == 250
@@ -138,7 +144,8 @@ def smtp_refuses(server, ctx, how: str, token: str, user: str) -> None:
 
 
 def imap_accepts(server, ctx, token: str, user: str | None, *, mechanism: str = "XOAUTH2") -> None:
-    imap = RawImap(server.ports.imaps, ctx, source_ip=tmproto.fresh_source_ip())
+    imap = RawImap(server.ports.imaps, ctx, source_ip=tmproto.fresh_source_ip(),
+                   timeout=REPLY_TIMEOUT)
     try:
         if mechanism == "XOAUTH2":
             _, tagged, ch = imap.sasl("XOAUTH2", tmproto.xoauth2(user, token))
@@ -152,7 +159,8 @@ def imap_accepts(server, ctx, token: str, user: str | None, *, mechanism: str = 
 
 
 def smtp_accepts(server, ctx, token: str, user: str | None, *, mechanism: str = "XOAUTH2") -> None:
-    smtp = RawSmtp(server.ports.submissions, ctx, source_ip=tmproto.fresh_source_ip())
+    smtp = RawSmtp(server.ports.submissions, ctx, source_ip=tmproto.fresh_source_ip(),
+                   timeout=REPLY_TIMEOUT)
     try:
         assert smtp.cmd("EHLO client.example.test")[0] == 250
         if mechanism == "XOAUTH2":

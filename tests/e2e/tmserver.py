@@ -35,13 +35,6 @@ def binary() -> Path:
     return path
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago (bind port 0, read, close)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def port_open(port: int, host: str = "127.0.0.1") -> bool:
     try:
         with socket.create_connection((host, port), timeout=0.5):
@@ -213,6 +206,7 @@ class Server:
         self.starts += 1
         env = dict(os.environ)
         env.setdefault("RUST_BACKTRACE", "1")
+        env.setdefault("NO_COLOR", "1")
         with open(self.stderr_path, "wb") as err:
             self.proc = subprocess.Popen(
                 [str(binary()), "serve", "--config", str(self.config_path)],
@@ -262,7 +256,7 @@ class Server:
             self.proc.kill()
             self.proc.wait(10)
 
-    def stderr(self, limit: int = 20000) -> str:
+    def stderr(self, limit: int = 8000) -> str:
         try:
             text = self.stderr_path.read_text(errors="replace")
         except OSError:

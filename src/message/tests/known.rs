@@ -440,6 +440,11 @@ fn garbage_and_empty_input() {
         assert_eq!(section(raw, &[1], None).unwrap(), text);
         assert_eq!(s.sent_date, None);
     }
+    // Counted by hand: 16 + 11 octets, the last line without a line break.
+    assert_eq!(
+        structure(b"\x00\xff not a header\nsecond line", false),
+        r#"("TEXT" "PLAIN" ("CHARSET" "US-ASCII") NIL NIL "7BIT" 27 2)"#
+    );
     // A header with no body and no blank line.
     let raw = b"Subject: only a header";
     assert_eq!(
