@@ -56,8 +56,9 @@ class Dev:
         while True:
             if self.proc.poll() is not None:
                 text = self.output()
-                if IN_USE.search(text):
-                    pytest.skip(f"`tokenmail dev` could not bind its fixed ports: {text[-500:]}")
+                busy = [line for line in text.splitlines() if IN_USE.search(line)]
+                if busy:
+                    pytest.skip(f"`tokenmail dev` could not bind its fixed ports: {busy[-1].strip()}")
                 pytest.fail(f"`tokenmail dev` exited with {self.proc.returncode}\n{text}")
             if self._ready():
                 return

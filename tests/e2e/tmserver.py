@@ -256,7 +256,7 @@ class Server:
             self.proc.kill()
             self.proc.wait(10)
 
-    def stderr(self, limit: int = 8000) -> str:
+    def stderr(self, limit: int = 4000) -> str:
         try:
             text = self.stderr_path.read_text(errors="replace")
         except OSError:
