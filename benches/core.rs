@@ -10,6 +10,8 @@
 //!    against re-parsing the message each time.
 //!
 //! Run: `cargo bench --bench core` (add `-- quick` for a short run).
+//! Under `cargo test --all-targets` (no `--bench` flag) it runs a tiny smoke
+//! pass, so the benchmark keeps compiling and working.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -145,10 +147,16 @@ fn fetch_rendering(iterations: usize) {
 }
 
 fn main() {
-    let quick = std::env::args().any(|a| a == "quick");
-    let scale = if quick { 1 } else { 5 };
+    let args: Vec<String> = std::env::args().collect();
+    let benching = args.iter().any(|a| a == "--bench");
+    let quick = args.iter().any(|a| a == "quick");
+    let (logins_n, per_session, fetch_n) = match (benching, quick) {
+        (true, false) => (2000, 20, 20_000),
+        (true, true) => (400, 4, 4000),
+        (false, _) => (20, 1, 50),
+    };
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-    rt.block_on(logins(400 * scale));
-    rt.block_on(deliveries(4 * scale, 32));
-    fetch_rendering(4000 * scale);
+    rt.block_on(logins(logins_n));
+    rt.block_on(deliveries(per_session, 32));
+    fetch_rendering(fetch_n);
 }

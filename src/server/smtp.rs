@@ -13,7 +13,8 @@ use crate::session::Shared;
 use crate::session::smtp::{DataOutcome, SmtpFlow, SmtpSession};
 
 /// RFC 5321 §4.5.3.1.4: 512 octets for a command line; we allow more for
-/// long parameter lists, but far below the general line limit.
+/// long parameter lists. `AUTH` with an initial response may be as long as
+/// `limits.max_auth_line` (RFC 4954 §4: tokens run to several KB).
 const MAX_COMMAND_LINE: usize = 4096;
 
 /// RFC 5321 §4.5.3.1.6: a text line is at most 1000 octets with CRLF.
@@ -45,7 +46,11 @@ pub async fn drive(mut conn: Connection, shared: Arc<Shared>, peer: SocketAddr, 
                 session.tls_started();
                 SmtpFlow::Command
             }
-            SmtpFlow::Command => match read_line(&mut conn, MAX_COMMAND_LINE, idle).await {
+            SmtpFlow::Command => match read_line(&mut conn, limits.max_auth_line, idle).await {
+                Ok(Some(line)) if line.len() > MAX_COMMAND_LINE && !is_auth(&line) => {
+                    session.line_too_long();
+                    SmtpFlow::Command
+                }
                 Ok(Some(line)) => session.command(&line).await,
                 Ok(None) => {
                     session.line_too_long();
@@ -66,6 +71,10 @@ pub async fn drive(mut conn: Connection, shared: Arc<Shared>, peer: SocketAddr, 
     }
     let _ = write(&mut conn, &mut session).await;
     conn.close().await;
+}
+
+fn is_auth(line: &[u8]) -> bool {
+    line.len() > 5 && line[..5].eq_ignore_ascii_case(b"AUTH ")
 }
 
 async fn write(conn: &mut Connection, session: &mut SmtpSession) -> std::io::Result<()> {

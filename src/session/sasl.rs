@@ -69,7 +69,7 @@ impl AuthContext {
                 Err(SaslFailure { cause: None, temporary: false })
             }
             Err(e) => {
-                tracing::info!(reason = %e, "token refused");
+                // The validator logged why, with the token's fingerprint.
                 let temporary = e.is_temporary();
                 Err(SaslFailure { cause: Some(e), temporary })
             }

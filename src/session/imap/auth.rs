@@ -68,8 +68,11 @@ impl ImapSession {
         let Some((_, exchange)) = self.sasl.as_mut() else { return ImapFlow::Command };
         let step = exchange.step(line).await;
         let (flow, result) = self.sasl_step(step).await;
-        // A continued exchange completes with the AUTHENTICATE command's tag.
-        if let (Some(result), Some((tag, _))) = (result, self.sasl.take()) {
+        // A continued exchange completes with the AUTHENTICATE command's
+        // tag; a challenge keeps the exchange for the next line.
+        if let Some(result) = result
+            && let Some((tag, _)) = self.sasl.take()
+        {
             self.finish(&tag, result);
         }
         flow

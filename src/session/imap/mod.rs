@@ -12,6 +12,7 @@ mod capability;
 mod fetch;
 mod mailbox;
 mod response;
+mod search;
 mod selected;
 mod store_cmd;
 
@@ -252,9 +253,10 @@ impl ImapSession {
             C::Store { uid, set, mode, silent, flags, unchanged_since } => {
                 done(self.store(uid, &set, mode, silent, &flags, unchanged_since).await)
             }
-            C::Search { .. } | C::Copy { .. } | C::Move { .. } => {
-                done(Err(no(Some("CANNOT"), "SEARCH, COPY and MOVE are not supported yet")))
+            C::Search { uid, charset, criteria, ret: _ } => {
+                done(self.search(uid, charset.as_deref(), &criteria).await)
             }
+            C::Copy { .. } | C::Move { .. } => done(Err(no(Some("CANNOT"), "COPY and MOVE are not supported yet"))),
         }
     }
 

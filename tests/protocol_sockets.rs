@@ -1,0 +1,1113 @@
+//! Protocol tests over real sockets: the whole server started in-process on
+//! loopback with free ports, a temporary data directory, a self-signed
+//! certificate and its own development issuer, driven with raw TCP and TLS
+//! exactly as a client would (no client library in between).
+//!
+//! Each test pins one behaviour and names the RFC section it comes from.
+//! Every read has a timeout, so a server that stops answering fails the test
+//! instead of hanging it.
+//!
+//! Set `RUST_LOG=tokenmail=debug` to see the server's log while debugging.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use base64::Engine;
+use rustls::pki_types::pem::PemObject;
+use base64::engine::general_purpose::STANDARD as B64;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpSocket, TcpStream};
+use tokio::sync::oneshot;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+
+use tokenmail::auth::DevIssuer;
+use tokenmail::config::Config;
+
+/// How long any single read may wait before the test fails.
+const READ_TIMEOUT: Duration = Duration::from_secs(5);
+
+const ALICE: &str = "alice@example.test";
+const BOB: &str = "bob@example.test";
+
+// ---------------------------------------------------------------------------
+// The server under test
+// ---------------------------------------------------------------------------
+
+/// A running server and what a client needs to talk to it.
+struct TestServer {
+    imap: u16,
+    imaps: u16,
+    smtp: u16,
+    smtps: u16,
+    issuer: DevIssuer,
+    issuer_key: PathBuf,
+    tls: TlsConnector,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<Result<(), tokenmail::server::ServerError>>>,
+    _dir: tempfile::TempDir,
+}
+
+/// Failed-login delays of a server (`[auth]`).
+struct Delays {
+    failure_ms: u64,
+    max_failure_ms: u64,
+}
+
+/// A server with short failure delays, so failing logins do not slow tests.
+async fn start_server() -> TestServer {
+    start_server_with(Delays { failure_ms: 10, max_failure_ms: 50 }).await
+}
+
+/// Free loopback ports: all bound at once (so they differ), then released.
+fn free_ports<const N: usize>() -> [u16; N] {
+    let listeners: Vec<std::net::TcpListener> =
+        (0..N).map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port")).collect();
+    std::array::from_fn(|i| listeners[i].local_addr().expect("local addr").port())
+}
+
+async fn start_server_with(delays: Delays) -> TestServer {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let [imap, imaps, smtp, smtps, issuer_port] = free_ports::<5>();
+
+    // Self-signed certificate for localhost / 127.0.0.1 (as `tokenmail dev` makes it).
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+        .expect("self-signed certificate");
+    let cert_path = dir.path().join("cert.pem");
+    let key_path = dir.path().join("key.pem");
+    std::fs::write(&cert_path, ck.cert.pem()).expect("write cert");
+    std::fs::write(&key_path, ck.signing_key.serialize_pem()).expect("write key");
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ck.cert.der().clone()).expect("trust the test certificate");
+    let client = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+
+    let issuer_url = format!("http://127.0.0.1:{issuer_port}/dev");
+    let issuer_key = dir.path().join("dev-issuer.pem");
+    let text = format!(
+        r#"
+hostname = "localhost"
+domains = ["example.test"]
+data_dir = "{data}"
+
+[tls]
+cert = "{cert}"
+key = "{key}"
+
+[imap]
+listen = ["127.0.0.1:{imap}"]
+listen_tls = ["127.0.0.1:{imaps}"]
+
+[submission]
+listen = ["127.0.0.1:{smtp}"]
+listen_tls = ["127.0.0.1:{smtps}"]
+
+[dev_issuer]
+issuer = "{issuer_url}"
+key = "{issuer_key}"
+
+[auth]
+failure_delay_ms = {failure_ms}
+max_failure_delay_ms = {max_failure_ms}
+"#,
+        data = dir.path().join("data").display(),
+        cert = cert_path.display(),
+        key = key_path.display(),
+        issuer_key = issuer_key.display(),
+        failure_ms = delays.failure_ms,
+        max_failure_ms = delays.max_failure_ms,
+    );
+    let config_path = dir.path().join("tokenmail.toml");
+    let config = Arc::new(Config::parse(&text, &config_path).expect("valid test config"));
+    // The test mints with the same key the server's issuer serves (created here).
+    let issuer = DevIssuer::load_or_create(&issuer_url, &issuer_key, "tokenmail").expect("dev issuer");
+
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(tokenmail::server::run(config, async move {
+        let _ = rx.await;
+    }));
+
+    // Ready once every listener accepts.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for port in [issuer_port, imap, imaps, smtp, smtps] {
+        loop {
+            if TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+                break;
+            }
+            if task.is_finished() {
+                let result = task.await;
+                panic!("server stopped during start: {result:?}");
+            }
+            assert!(Instant::now() < deadline, "server did not listen on port {port} within 10 s");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    TestServer {
+        imap,
+        imaps,
+        smtp,
+        smtps,
+        issuer,
+        issuer_key,
+        tls: TlsConnector::from(Arc::new(client)),
+        shutdown: Some(tx),
+        task: Some(task),
+        _dir: dir,
+    }
+}
+
+impl TestServer {
+    /// A valid token for `user` with both scopes.
+    fn token(&self, user: &str) -> String {
+        self.issuer.mint(user, "mail.read mail.send", 3600).expect("mint token")
+    }
+
+    /// A token signed by the right key, with the right claims, that expired
+    /// an hour ago (well past the validator's leeway).
+    fn expired_token(&self, user: &str) -> String {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_secs() as i64;
+        let pem = std::fs::read(&self.issuer_key).expect("read issuer key");
+        let der = match rustls::pki_types::PrivateKeyDer::from_pem_slice(&pem).expect("issuer key PEM") {
+            rustls::pki_types::PrivateKeyDer::Pkcs8(k) => k.secret_pkcs8_der().to_vec(),
+            other => panic!("issuer key is not PKCS#8: {other:?}"),
+        };
+        let key = jsonwebtoken::EncodingKey::from_ec_der(&der);
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+        header.typ = Some("at+jwt".into());
+        header.kid = Some(self.issuer.kid().to_string());
+        let claims = serde_json::json!({
+            "iss": self.issuer.issuer(),
+            "aud": self.issuer.audience(),
+            "sub": user,
+            "email": user,
+            "scope": "mail.read mail.send",
+            "iat": now - 7200,
+            "nbf": now - 7200,
+            "exp": now - 3600,
+            "jti": "expired-test-token",
+        });
+        jsonwebtoken::encode(&header, &claims, &key).expect("sign expired token")
+    }
+
+    /// Stops the server as SIGTERM would and checks it ends cleanly.
+    async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let task = self.task.take().expect("server task");
+        let result = tokio::time::timeout(Duration::from_secs(15), task)
+            .await
+            .expect("server did not stop within 15 s");
+        result.expect("server task panicked").expect("server ended with an error");
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        // A failed test never reaches `stop`; end the server anyway.
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// A raw client: line reading with timeouts, IMAP literals, SMTP replies
+// ---------------------------------------------------------------------------
+
+enum Io {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+    /// During the STARTTLS switch.
+    None,
+}
+
+/// One client connection with its own read buffer (so nothing is read
+/// past what a test asked for without the test seeing it).
+struct Client {
+    io: Io,
+    buf: Vec<u8>,
+    what: &'static str,
+}
+
+impl Client {
+    async fn connect(port: u16, what: &'static str) -> Client {
+        let tcp = TcpStream::connect(("127.0.0.1", port)).await.expect("connect");
+        Client { io: Io::Plain(tcp), buf: Vec::new(), what }
+    }
+
+    async fn connect_tls(server: &TestServer, port: u16, what: &'static str) -> Client {
+        let tcp = TcpStream::connect(("127.0.0.1", port)).await.expect("connect");
+        Client::tls_over(server, tcp, what).await
+    }
+
+    async fn tls_over(server: &TestServer, tcp: TcpStream, what: &'static str) -> Client {
+        let name = rustls::pki_types::ServerName::try_from("localhost").expect("server name");
+        let tls = tokio::time::timeout(READ_TIMEOUT, server.tls.connect(name, tcp))
+            .await
+            .expect("TLS handshake timed out")
+            .expect("TLS handshake");
+        Client { io: Io::Tls(Box::new(tls)), buf: Vec::new(), what }
+    }
+
+    /// Switches to TLS after a STARTTLS reply. The server must not have sent
+    /// anything after that reply in cleartext.
+    async fn starttls(&mut self, server: &TestServer) {
+        assert!(
+            self.buf.is_empty(),
+            "{}: cleartext bytes after the STARTTLS reply: {:?}",
+            self.what,
+            String::from_utf8_lossy(&self.buf)
+        );
+        let Io::Plain(tcp) = std::mem::replace(&mut self.io, Io::None) else { panic!("already TLS") };
+        let upgraded = Client::tls_over(server, tcp, self.what).await;
+        self.io = upgraded.io;
+    }
+
+    async fn send(&mut self, bytes: impl AsRef<[u8]>) {
+        let bytes = bytes.as_ref();
+        let result = match &mut self.io {
+            Io::Plain(s) => s.write_all(bytes).await.and(s.flush().await),
+            Io::Tls(s) => s.write_all(bytes).await.and(s.flush().await),
+            Io::None => panic!("no stream"),
+        };
+        result.unwrap_or_else(|e| panic!("{}: write failed: {e}", self.what));
+    }
+
+    /// Reads more bytes; `Ok(0)` at end of stream.
+    async fn fill(&mut self, within: Duration) -> Option<usize> {
+        let mut chunk = [0u8; 16 * 1024];
+        let read = async {
+            match &mut self.io {
+                Io::Plain(s) => s.read(&mut chunk).await,
+                Io::Tls(s) => s.read(&mut chunk).await,
+                Io::None => panic!("no stream"),
+            }
+        };
+        match tokio::time::timeout(within, read).await {
+            Err(_) => None,
+            Ok(Err(e)) => panic!("{}: read failed: {e}", self.what),
+            Ok(Ok(n)) => {
+                self.buf.extend_from_slice(&chunk[..n]);
+                Some(n)
+            }
+        }
+    }
+
+    /// The next line (without CRLF) within `within`, or None on timeout.
+    async fn try_line(&mut self, within: Duration) -> Option<String> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            if let Some(p) = self.buf.iter().position(|&b| b == b'\n') {
+                let mut line: Vec<u8> = self.buf.drain(..=p).collect();
+                line.pop();
+                if line.last() == Some(&b'\r') {
+                    line.pop();
+                }
+                return Some(String::from_utf8_lossy(&line).into_owned());
+            }
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match self.fill(left).await {
+                None => return None,
+                Some(0) => panic!(
+                    "{}: connection closed by the server (pending: {:?})",
+                    self.what,
+                    String::from_utf8_lossy(&self.buf)
+                ),
+                Some(_) => {}
+            }
+        }
+    }
+
+    /// The next line; fails the test after [`READ_TIMEOUT`].
+    async fn line(&mut self) -> String {
+        match self.try_line(READ_TIMEOUT).await {
+            Some(l) => l,
+            None => panic!("{}: no line from the server within {READ_TIMEOUT:?}", self.what),
+        }
+    }
+
+    /// Exactly `n` bytes.
+    async fn exact(&mut self, n: usize) -> Vec<u8> {
+        while self.buf.len() < n {
+            match self.fill(READ_TIMEOUT).await {
+                None => panic!("{}: literal of {n} bytes did not arrive", self.what),
+                Some(0) => panic!("{}: connection closed inside a literal", self.what),
+                Some(_) => {}
+            }
+        }
+        self.buf.drain(..n).collect()
+    }
+
+    // ---- IMAP ----
+
+    /// One IMAP response, its literals inlined as `{n}\r\n<bytes>`.
+    async fn response(&mut self) -> String {
+        let mut text = self.line().await;
+        while let Some(n) = literal_len(&text) {
+            let data = self.exact(n).await;
+            text.push_str("\r\n");
+            text.push_str(&String::from_utf8_lossy(&data));
+            let rest = self.line().await;
+            text.push_str(&rest);
+        }
+        text
+    }
+
+    /// Responses up to and including the one tagged `tag` (the last one).
+    /// A continuation request (`+`) on the way fails the test.
+    async fn read_until_tagged(&mut self, tag: &str) -> Vec<String> {
+        let prefix = format!("{tag} ");
+        let mut out = Vec::new();
+        loop {
+            let r = self.response().await;
+            assert!(!r.starts_with('+'), "{}: unexpected continuation request {r:?} (waiting for {tag}); so far {out:#?}", self.what);
+            let done = r.starts_with(&prefix);
+            out.push(r);
+            if done {
+                return out;
+            }
+        }
+    }
+
+    /// Sends `tag command` and returns the responses through the tagged one.
+    async fn cmd(&mut self, tag: &str, command: &str) -> Vec<String> {
+        self.send(format!("{tag} {command}\r\n")).await;
+        self.read_until_tagged(tag).await
+    }
+
+    /// As [`Client::cmd`], asserting the tagged status is OK.
+    async fn ok(&mut self, tag: &str, command: &str) -> Vec<String> {
+        let r = self.cmd(tag, command).await;
+        assert_eq!(status(r.last().unwrap()), "OK", "{}: {command:?} got {r:#?}", self.what);
+        r
+    }
+
+    // ---- SMTP ----
+
+    /// One SMTP reply: its code and every line (RFC 5321 §4.2.1).
+    async fn smtp_reply(&mut self) -> (u16, Vec<String>) {
+        let mut lines = Vec::new();
+        loop {
+            let l = self.line().await;
+            assert!(l.len() >= 3, "{}: not an SMTP reply: {l:?}", self.what);
+            let code: u16 = l[..3].parse().unwrap_or_else(|_| panic!("{}: not an SMTP reply: {l:?}", self.what));
+            let last = l.as_bytes().get(3) != Some(&b'-');
+            lines.push(l);
+            if last {
+                return (code, lines);
+            }
+        }
+    }
+
+    async fn smtp(&mut self, command: &str) -> (u16, Vec<String>) {
+        self.send(format!("{command}\r\n")).await;
+        self.smtp_reply().await
+    }
+
+    /// Sends `command` and asserts the reply code.
+    async fn smtp_expect(&mut self, command: &str, code: u16) -> Vec<String> {
+        let (got, lines) = self.smtp(command).await;
+        assert_eq!(got, code, "{}: {command:?} got {lines:?}", self.what);
+        lines
+    }
+}
+
+/// `{n}` (or `{n+}`) at the end of a response line: a literal follows.
+fn literal_len(line: &str) -> Option<usize> {
+    let inner = line.strip_suffix('}')?;
+    let open = inner.rfind('{')?;
+    let digits = inner[open + 1..].trim_end_matches('+');
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// The status word of a tagged or untagged response: `OK`, `NO`, `BAD`, …
+fn status(response: &str) -> &str {
+    response.split(' ').nth(1).unwrap_or("")
+}
+
+/// The bytes of the first literal after `item` in a FETCH response.
+fn literal_after<'a>(response: &'a str, item: &str) -> &'a str {
+    let at = response.find(item).unwrap_or_else(|| panic!("{item} not in {response:?}")) + item.len();
+    let rest = &response[at..];
+    let rest = rest.strip_prefix(' ').unwrap_or(rest);
+    let close = rest.find("}\r\n").unwrap_or_else(|| panic!("no literal after {item} in {response:?}"));
+    let n: usize = rest[1..close].parse().expect("literal length");
+    &rest[close + 3..close + 3 + n]
+}
+
+fn oauthbearer(user: &str, token: &str) -> String {
+    B64.encode(format!("n,a={user},\x01auth=Bearer {token}\x01\x01"))
+}
+
+fn xoauth2(user: &str, token: &str) -> String {
+    B64.encode(format!("user={user}\x01auth=Bearer {token}\x01\x01"))
+}
+
+/// An IMAP session on the implicit-TLS port, logged in as `user` with
+/// AUTHENTICATE OAUTHBEARER and SASL-IR (RFC 7628, RFC 4959).
+async fn imap_tls_login(server: &TestServer, user: &str) -> Client {
+    let mut c = Client::connect_tls(server, server.imaps, "imap").await;
+    let greeting = c.line().await;
+    assert!(greeting.starts_with("* OK"), "{greeting:?}");
+    c.ok("l1", &format!("AUTHENTICATE OAUTHBEARER {}", oauthbearer(user, &server.token(user)))).await;
+    c
+}
+
+/// A submission session on the implicit-TLS port, after EHLO and AUTH
+/// XOAUTH2 as `user`; returns it with the EHLO lines.
+async fn smtp_tls_login(server: &TestServer, user: &str) -> (Client, Vec<String>) {
+    let mut c = Client::connect_tls(server, server.smtps, "smtp").await;
+    let (code, _) = c.smtp_reply().await;
+    assert_eq!(code, 220);
+    let ehlo = c.smtp_expect("EHLO client.example.test", 250).await;
+    c.smtp_expect(&format!("AUTH XOAUTH2 {}", xoauth2(user, &server.token(user))), 235).await;
+    (c, ehlo)
+}
+
+/// The `[CODE a b]` arguments of a tagged response.
+fn response_code<'a>(tagged: &'a str, code: &str) -> Vec<&'a str> {
+    let start = tagged.find(&format!("[{code} ")).unwrap_or_else(|| panic!("no [{code}] in {tagged:?}"));
+    let rest = &tagged[start + code.len() + 2..];
+    rest[..rest.find(']').expect("closing ]")].split(' ').collect()
+}
+
+// ---------------------------------------------------------------------------
+// STARTTLS and authentication before TLS
+// ---------------------------------------------------------------------------
+
+/// RFC 9051 §6.2.1 and CVE-2011-0411: commands pipelined after STARTTLS in
+/// cleartext must be discarded, never executed inside the TLS session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn imap_starttls_discards_pipelined_plaintext() {
+    let server = start_server().await;
+    let mut c = Client::connect(server.imap, "imap").await;
+    assert!(c.line().await.starts_with("* OK"));
+    c.send("a STARTTLS\r\nb LOGIN x y\r\n").await;
+    let reply = c.line().await;
+    assert!(reply.starts_with("a OK"), "STARTTLS got {reply:?}");
+    c.starttls(&server).await;
+    let responses = c.cmd("c", "NOOP").await;
+    assert!(responses.iter().all(|r| !r.starts_with("b ")), "the pipelined LOGIN was executed: {responses:#?}");
+    let first_tagged = responses.iter().find(|r| !r.starts_with("* ")).unwrap();
+    assert!(first_tagged.starts_with("c OK"), "{responses:#?}");
+    // Nothing for `b` shows up later either.
+    let responses = c.cmd("d", "NOOP").await;
+    assert!(responses.iter().all(|r| !r.starts_with("b ")), "{responses:#?}");
+    assert!(responses.last().unwrap().starts_with("d OK"));
+    drop(c);
+    server.stop().await;
+}
+
+/// RFC 3207 §4.2 and CVE-2011-0411, for submission: the MAIL command sent
+/// in the same packet as STARTTLS must not be executed after the handshake.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smtp_starttls_discards_pipelined_plaintext() {
+    let server = start_server().await;
+    let mut c = Client::connect(server.smtp, "smtp").await;
+    assert_eq!(c.smtp_reply().await.0, 220);
+    c.smtp_expect("EHLO x", 250).await;
+    c.send("STARTTLS\r\nMAIL FROM:<a@example.test>\r\n").await;
+    let (code, lines) = c.smtp_reply().await;
+    assert_eq!(code, 220, "STARTTLS got {lines:?}");
+    c.starttls(&server).await;
+    let (code, lines) = c.smtp("NOOP").await;
+    assert_eq!(code, 250, "first reply inside TLS is not NOOP's: {lines:?}");
+    assert!(lines[0].starts_with("250 2.0.0"), "{lines:?}");
+    // The session state was reset (RFC 3207 §4.2): EHLO works and offers AUTH now.
+    let ehlo = c.smtp_expect("EHLO x", 250).await;
+    assert!(ehlo.iter().any(|l| l[4..].starts_with("AUTH ")), "{ehlo:?}");
+    drop(c);
+    server.stop().await;
+}
+
+/// RFC 9051 §6.2.3 (LOGINDISABLED), §6.2.2 and RFC 3207 §4 / RFC 4954 §4:
+/// nothing that carries a credential is offered or accepted before TLS, not
+/// even with a valid token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_auth_before_tls() {
+    let server = start_server().await;
+    let token = server.token(ALICE);
+
+    let mut c = Client::connect(server.imap, "imap").await;
+    assert!(c.line().await.starts_with("* OK"));
+    let caps = c.ok("a", "CAPABILITY").await;
+    let cap = caps.iter().find(|r| r.starts_with("* CAPABILITY ")).expect("CAPABILITY response");
+    let words: Vec<&str> = cap.split(' ').collect();
+    assert!(words.contains(&"LOGINDISABLED"), "{cap}");
+    assert!(words.contains(&"STARTTLS"), "{cap}");
+    assert!(!cap.contains("AUTH="), "{cap}");
+    let r = c.cmd("b", "AUTHENTICATE PLAIN").await;
+    assert_eq!(status(r.last().unwrap()), "NO", "{r:#?}");
+    let plain = B64.encode(format!("\0{ALICE}\0{token}"));
+    let r = c.cmd("c", &format!("AUTHENTICATE PLAIN {plain}")).await;
+    assert_eq!(status(r.last().unwrap()), "NO", "{r:#?}");
+    let r = c.cmd("d", &format!("LOGIN {ALICE} {token}")).await;
+    assert_eq!(status(r.last().unwrap()), "NO", "{r:#?}");
+    let r = c.cmd("e", &format!("AUTHENTICATE OAUTHBEARER {}", oauthbearer(ALICE, &token))).await;
+    assert_eq!(status(r.last().unwrap()), "NO", "{r:#?}");
+    // Still not logged in.
+    let r = c.cmd("f", "SELECT INBOX").await;
+    assert_eq!(status(r.last().unwrap()), "BAD", "{r:#?}");
+
+    let mut s = Client::connect(server.smtp, "smtp").await;
+    assert_eq!(s.smtp_reply().await.0, 220);
+    let ehlo = s.smtp_expect("EHLO x", 250).await;
+    assert!(ehlo.iter().all(|l| !l[4..].to_ascii_uppercase().starts_with("AUTH")), "{ehlo:?}");
+    assert!(ehlo.iter().any(|l| &l[4..] == "STARTTLS"), "{ehlo:?}");
+    s.smtp_expect(&format!("AUTH PLAIN {plain}"), 530).await;
+    s.smtp_expect(&format!("AUTH XOAUTH2 {}", xoauth2(ALICE, &token)), 530).await;
+    s.smtp_expect("MAIL FROM:<alice@example.test>", 530).await;
+    drop((c, s));
+    server.stop().await;
+}
+
+// ---------------------------------------------------------------------------
+// IMAP robustness
+// ---------------------------------------------------------------------------
+
+/// Sends `command` in a state that does not allow it: the tagged answer is
+/// BAD or NO (never OK, never a continuation), and NOOP still works after.
+async fn assert_refused(c: &mut Client, state: &str, n: &mut u32, command: &str) {
+    *n += 1;
+    let tag = format!("w{n}");
+    c.send(format!("{tag} {command}\r\n")).await;
+    let r = c.read_until_tagged(&tag).await;
+    let st = status(r.last().unwrap());
+    assert!(st == "BAD" || st == "NO", "{state}: {command:?} was not refused: {r:#?}");
+    let noop = format!("n{n}");
+    let r = c.cmd(&noop, "NOOP").await;
+    assert_eq!(status(r.last().unwrap()), "OK", "{state}: NOOP after {command:?}: {r:#?}");
+}
+
+/// RFC 9051 §3 and §6: each command is valid only in some states; in the
+/// others the server answers BAD (or NO) and the session goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn imap_wrong_state_sweep() {
+    let server = start_server().await;
+    let mut n = 0;
+
+    // Not authenticated (over TLS, so only the state forbids these).
+    let mut c = Client::connect_tls(&server, server.imaps, "imap").await;
+    assert!(c.line().await.starts_with("* OK"));
+    for command in [
+        "SELECT INBOX",
+        "EXAMINE INBOX",
+        "CREATE Foo",
+        "LIST \"\" \"*\"",
+        "STATUS INBOX (MESSAGES)",
+        "APPEND INBOX {5+}\r\nhello",
+        "IDLE",
+        "FETCH 1 FLAGS",
+        "STORE 1 +FLAGS (\\Seen)",
+        "EXPUNGE",
+        "CLOSE",
+        "UNSELECT",
+        "UID FETCH 1 FLAGS",
+        "UID STORE 1 +FLAGS (\\Seen)",
+        "UID EXPUNGE 1",
+        "SEARCH ALL",
+        "COPY 1 Trash",
+        "MOVE 1 Trash",
+        "CHECK",
+    ] {
+        assert_refused(&mut c, "not authenticated", &mut n, command).await;
+    }
+    // The session still works: log in, then sweep the authenticated state.
+    c.ok("l", &format!("AUTHENTICATE OAUTHBEARER {}", oauthbearer(ALICE, &server.token(ALICE)))).await;
+    for command in [
+        "FETCH 1 FLAGS",
+        "STORE 1 +FLAGS (\\Seen)",
+        "EXPUNGE",
+        "CLOSE",
+        "UNSELECT",
+        "UID FETCH 1 FLAGS",
+        "UID STORE 1 +FLAGS (\\Seen)",
+        "UID EXPUNGE 1",
+        "SEARCH ALL",
+        "COPY 1 Trash",
+        "MOVE 1 Trash",
+        "CHECK",
+    ] {
+        assert_refused(&mut c, "authenticated", &mut n, command).await;
+    }
+    // Selected: the not-authenticated commands are refused.
+    let r = c.ok("s", "SELECT INBOX").await;
+    assert!(r.last().unwrap().contains("[READ-WRITE]"), "{r:#?}");
+    let token = server.token(ALICE);
+    for command in [
+        "AUTHENTICATE PLAIN".to_string(),
+        format!("AUTHENTICATE OAUTHBEARER {}", oauthbearer(ALICE, &token)),
+        format!("LOGIN {ALICE} {token}"),
+        "STARTTLS".to_string(),
+    ] {
+        assert_refused(&mut c, "selected", &mut n, &command).await;
+    }
+    // Still selected and working (UID FETCH: a plain `1:*` in an empty
+    // mailbox is itself a BAD, RFC 9051 §9 seq-number).
+    c.ok("f", "UID FETCH 1:* (FLAGS)").await;
+    c.ok("k", "CHECK").await;
+    c.ok("u", "UNSELECT").await;
+
+    // STARTTLS in the cleartext session after STARTTLS: refused, session goes on.
+    let mut p = Client::connect(server.imap, "imap-starttls").await;
+    assert!(p.line().await.starts_with("* OK"));
+    p.ok("t", "STARTTLS").await;
+    p.starttls(&server).await;
+    assert_refused(&mut p, "after STARTTLS", &mut n, "STARTTLS").await;
+    drop((c, p));
+    server.stop().await;
+}
+
+/// RFC 9051 §7.1.5 (BAD for syntax errors, untagged when the tag is
+/// unknown), §7.1 (`NO [TOOBIG]` for a literal over the limit, sent before
+/// any continuation): garbage gets BAD or NO and the next command is
+/// understood.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn imap_malformed_commands_keep_session() {
+    let server = start_server().await;
+    let mut c = imap_tls_login(&server, ALICE).await;
+    c.ok("s", "SELECT INBOX").await;
+
+    // Deterministic "random" bytes: a small LCG, without CR/LF, ending in
+    // an ordinary character so no literal is announced.
+    let mut x: u32 = 0x1234_5678;
+    let mut random: Vec<u8> = (0..300)
+        .map(|_| {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            (x >> 16) as u8
+        })
+        .filter(|b| *b != b'\r' && *b != b'\n')
+        .collect();
+    random.extend_from_slice(b"x\r\n");
+    let long_line = format!("a FETCH 1 (BODY[HEADER.FIELDS ({})])\r\n", "X".repeat(70 * 1024)).into_bytes();
+
+    let garbage: Vec<Vec<u8>> = vec![
+        b"a FETCH\r\n".to_vec(),
+        b"a FETCH 1 (BODY[\r\n".to_vec(),
+        b"a FETCH 1:* (FLAGS\r\n".to_vec(),
+        b"a SELECT\r\n".to_vec(),
+        b"* NOOP\r\n".to_vec(),
+        b"+ NOOP\r\n".to_vec(),
+        b"a NOOP extra\r\n".to_vec(),
+        b"a BLURDYBLOOP\r\n".to_vec(),
+        b"a UID\r\n".to_vec(),
+        b"a STORE 1 +FLAGS (\\Seen\r\n".to_vec(),
+        b"a APPEND\r\n".to_vec(),
+        b"a LOGIN\r\n".to_vec(),
+        b"a\r\n".to_vec(),
+        b"   \r\n".to_vec(),
+        b"a FETCH 1 FLAGS\r\n".to_vec(), // no message 1 in an empty INBOX
+        b"a APPEND INBOX {99999999999}\r\n".to_vec(),
+        b"a APPEND INBOX {99999999999999999999999999}\r\n".to_vec(),
+        long_line,
+        random,
+        b"\x00\x01\x02\xff\xfe\r\n".to_vec(),
+    ];
+    for (i, bytes) in garbage.iter().enumerate() {
+        let tag = format!("z{i}");
+        let mut out = bytes.clone();
+        out.extend_from_slice(format!("{tag} NOOP\r\n").as_bytes());
+        c.send(&out).await;
+        let r = c.read_until_tagged(&tag).await;
+        let shown = String::from_utf8_lossy(&bytes[..bytes.len().min(60)]).into_owned();
+        let (before, last) = r.split_at(r.len() - 1);
+        assert!(
+            before.iter().any(|l| matches!(status(l), "BAD" | "NO")),
+            "garbage {shown:?} was not answered with BAD/NO: {r:#?}"
+        );
+        assert!(before.iter().all(|l| !l.starts_with("a OK")), "garbage {shown:?} succeeded: {r:#?}");
+        assert_eq!(status(&last[0]), "OK", "NOOP after {shown:?}: {r:#?}");
+    }
+    // An empty line alone is skipped silently.
+    c.send("\r\n").await;
+    let r = c.cmd("e", "NOOP").await;
+    assert_eq!(r, vec!["e OK NOOP completed".to_string()]);
+    drop(c);
+    server.stop().await;
+}
+
+/// RFC 9051 §6.2.2 and RFC 4959: an AUTHENTICATE line carrying a 20 KiB
+/// token is read whole (real tokens are several KB); the failure is the
+/// XOAUTH2 error challenge, then NO after the client's empty response.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn imap_long_auth_line() {
+    let server = start_server().await;
+    let mut c = Client::connect_tls(&server, server.imaps, "imap").await;
+    assert!(c.line().await.starts_with("* OK"));
+    let junk: String = (0..20 * 1024).map(|i| (b'a' + (i % 26) as u8) as char).collect();
+    let ir = xoauth2(ALICE, &junk);
+    assert!(ir.len() > 20 * 1024);
+    c.send(format!("a AUTHENTICATE XOAUTH2 {ir}\r\n")).await;
+    let challenge = c.line().await;
+    assert!(challenge.starts_with("+ "), "expected the XOAUTH2 error challenge, got {challenge:?}");
+    let json = B64.decode(challenge[2..].trim()).expect("challenge is base64");
+    let json: serde_json::Value = serde_json::from_slice(&json).expect("challenge is JSON");
+    assert_eq!(json["status"], "401", "{json}");
+    c.send("\r\n").await;
+    let r = c.read_until_tagged("a").await;
+    assert!(r.iter().all(|l| status(l) != "BAD"), "{r:#?}");
+    assert_eq!(status(r.last().unwrap()), "NO", "{r:#?}");
+    c.ok("b", "NOOP").await;
+    drop(c);
+    server.stop().await;
+}
+
+// ---------------------------------------------------------------------------
+// IMAP mailbox behaviour
+// ---------------------------------------------------------------------------
+
+/// RFC 2177 §3: while idling, new mail is reported at once as EXISTS; DONE
+/// ends IDLE with the tagged OK.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn imap_idle_wakes_on_delivery() {
+    let server = start_server().await;
+    let mut a = imap_tls_login(&server, ALICE).await;
+    let r = a.ok("s", "SELECT INBOX").await;
+    assert!(r.contains(&"* 0 EXISTS".to_string()), "{r:#?}");
+    a.send("i IDLE\r\n").await;
+    let plus = a.line().await;
+    assert!(plus.starts_with("+ "), "{plus:?}");
+
+    let (mut b, _) = smtp_tls_login(&server, BOB).await;
+    b.smtp_expect("MAIL FROM:<bob@example.test>", 250).await;
+    b.smtp_expect("RCPT TO:<alice@example.test>", 250).await;
+    b.smtp_expect("DATA", 354).await;
+    b.send("From: bob@example.test\r\nTo: alice@example.test\r\nSubject: wake up\r\n\r\nHello.\r\n.\r\n").await;
+    let (code, lines) = b.smtp_reply().await;
+    assert_eq!(code, 250, "{lines:?}");
+    let delivered = Instant::now();
+
+    let exists = a.try_line(Duration::from_secs(2)).await;
+    assert_eq!(exists.as_deref(), Some("* 1 EXISTS"), "no EXISTS within 2 s of delivery");
+    assert!(delivered.elapsed() < Duration::from_secs(2));
+    a.send("DONE\r\n").await;
+    let r = a.read_until_tagged("i").await;
+    assert_eq!(status(r.last().unwrap()), "OK", "{r:#?}");
+    let r = a.ok("f", "FETCH 1 (BODY.PEEK[HEADER.FIELDS (SUBJECT)])").await;
+    assert_eq!(literal_after(&r[0], "BODY[HEADER.FIELDS (SUBJECT)]"), "Subject: wake up\r\n\r\n");
+    b.smtp_expect("QUIT", 221).await;
+    drop((a, b));
+    server.stop().await;
+}
+
+const MULTIPART: &str = concat!(
+    "From: alice@example.test\r\n",
+    "To: alice@example.test\r\n",
+    "Subject: Roundtrip test\r\n",
+    "Date: Mon, 2 Jan 2023 10:00:00 +0000\r\n",
+    "Message-ID: <roundtrip@example.test>\r\n",
+    "MIME-Version: 1.0\r\n",
+    "Content-Type: multipart/mixed; boundary=\"XYZ\"\r\n",
+    "\r\n",
+    "preamble\r\n",
+    "--XYZ\r\n",
+    "Content-Type: text/plain; charset=us-ascii\r\n",
+    "\r\n",
+    "Hello part one.\r\n",
+    "Second line.\r\n",
+    "\r\n",
+    "--XYZ\r\n",
+    "Content-Type: application/octet-stream\r\n",
+    "Content-Transfer-Encoding: base64\r\n",
+    "\r\n",
+    "AAECAwQF\r\n",
+    "--XYZ--\r\n",
+);
+
+const SIMPLE: &str = "From: alice@example.test\r\nSubject: Second\r\n\r\nJust text.\r\n";
+
+/// RFC 9051 §6.3.12 (APPEND, synchronizing literal), RFC 7888 (LITERAL+),
+/// RFC 4315 §3 (APPENDUID), §6.4.5 and §7.5.2 (FETCH items), §6.4.6
+/// (STORE), §7.4.1 (EXPUNGE), §2.3.1.1 (UIDs are stable).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn imap_append_fetch_roundtrip() {
+    let server = start_server().await;
+    let mut c = imap_tls_login(&server, ALICE).await;
+
+    // Synchronizing literal: the data goes only after "+".
+    c.send(format!("a1 APPEND INBOX {{{}}}\r\n", MULTIPART.len())).await;
+    let plus = c.line().await;
+    assert!(plus.starts_with("+"), "expected a continuation request, got {plus:?}");
+    c.send(format!("{MULTIPART}\r\n")).await;
+    let r = c.read_until_tagged("a1").await;
+    assert_eq!(status(r.last().unwrap()), "OK", "{r:#?}");
+    let first = response_code(r.last().unwrap(), "APPENDUID");
+    let (validity, uid1): (u32, u32) = (first[0].parse().unwrap(), first[1].parse().unwrap());
+
+    // Non-synchronizing literal (LITERAL+): no "+" is sent.
+    c.send(format!("a2 APPEND INBOX (\\Flagged) {{{}+}}\r\n{SIMPLE}\r\n", SIMPLE.len())).await;
+    let r = c.read_until_tagged("a2").await;
+    assert_eq!(status(r.last().unwrap()), "OK", "{r:#?}");
+    let second = response_code(r.last().unwrap(), "APPENDUID");
+    assert_eq!(second[0], first[0], "UIDVALIDITY changed between APPENDs");
+    let uid2: u32 = second[1].parse().unwrap();
+    assert!(uid2 > uid1, "UIDs must ascend: {uid1} then {uid2}");
+
+    let r = c.ok("s", "SELECT INBOX").await;
+    assert!(r.contains(&"* 2 EXISTS".to_string()), "{r:#?}");
+    assert!(r.iter().any(|l| l == &format!("* OK [UIDVALIDITY {validity}] UIDs valid")), "{r:#?}");
+
+    let r = c.ok("f1", "FETCH 1:2 (UID RFC822.SIZE FLAGS)").await;
+    assert_eq!(r[0], format!("* 1 FETCH (UID {uid1} RFC822.SIZE {} FLAGS ())", MULTIPART.len()));
+    assert_eq!(r[1], format!("* 2 FETCH (UID {uid2} RFC822.SIZE {} FLAGS (\\Flagged))", SIMPLE.len()));
+
+    let r = c.ok("f2", "FETCH 1 (BODYSTRUCTURE)").await;
+    assert_eq!(
+        r[0],
+        concat!(
+            r#"* 1 FETCH (BODYSTRUCTURE (("TEXT" "PLAIN" ("CHARSET" "us-ascii") NIL NIL "7BIT" 31 2 NIL NIL NIL NIL)"#,
+            r#"("APPLICATION" "OCTET-STREAM" NIL NIL NIL "BASE64" 8 NIL NIL NIL NIL)"#,
+            r#" "MIXED" ("BOUNDARY" "XYZ") NIL NIL NIL))"#,
+        )
+    );
+
+    let r = c.ok("f3", "FETCH 1 (BODY.PEEK[HEADER.FIELDS (SUBJECT)] BODY.PEEK[2])").await;
+    assert_eq!(literal_after(&r[0], "BODY[HEADER.FIELDS (SUBJECT)]"), "Subject: Roundtrip test\r\n\r\n");
+    assert_eq!(literal_after(&r[0], "BODY[2]"), "AAECAwQF");
+    assert!(!r[0].contains("FLAGS"), "PEEK must not set \\Seen: {r:#?}");
+
+    // BODY[1] without PEEK sets \Seen (RFC 9051 §6.4.5) and says so.
+    let r = c.ok("f4", "FETCH 1 (BODY[1])").await;
+    assert_eq!(literal_after(&r[0], "BODY[1]"), "Hello part one.\r\nSecond line.\r\n");
+    assert!(r[0].contains("FLAGS (\\Seen)"), "{r:#?}");
+
+    let r = c.ok("f5", "FETCH 2 (BODY.PEEK[])").await;
+    assert_eq!(literal_after(&r[0], "BODY[]"), SIMPLE);
+
+    // RFC 9051 §6.4.6: the new flags (in any order).
+    let r = c.ok("st", "STORE 1 +FLAGS (\\Deleted)").await;
+    let flags = r[0].strip_prefix("* 1 FETCH (FLAGS (").and_then(|f| f.strip_suffix("))")).unwrap_or_else(|| panic!("{r:#?}"));
+    let mut flags: Vec<&str> = flags.split(' ').collect();
+    flags.sort_unstable();
+    assert_eq!(flags, ["\\Deleted", "\\Seen"], "{r:#?}");
+    let r = c.ok("x", "EXPUNGE").await;
+    assert_eq!(r[..r.len() - 1], ["* 1 EXPUNGE".to_string()], "{r:#?}");
+
+    // The second message is now number 1, with its UID unchanged.
+    let r = c.ok("f6", "FETCH 1 (UID FLAGS)").await;
+    assert_eq!(r[0], format!("* 1 FETCH (UID {uid2} FLAGS (\\Flagged))"));
+    let r = c.ok("f7", &format!("UID FETCH {uid2} (RFC822.SIZE)")).await;
+    assert_eq!(r[0], format!("* 1 FETCH (UID {uid2} RFC822.SIZE {})", SIMPLE.len()));
+    let r = c.ok("f8", &format!("UID FETCH {uid1} (FLAGS)")).await;
+    assert_eq!(r.len(), 1, "an expunged UID must return nothing: {r:#?}");
+
+    // After reselecting (and from a new session), the same UIDVALIDITY and UID.
+    c.ok("u", "UNSELECT").await;
+    drop(c);
+    let mut c = imap_tls_login(&server, ALICE).await;
+    let r = c.ok("s", "SELECT INBOX").await;
+    assert!(r.contains(&"* 1 EXISTS".to_string()), "{r:#?}");
+    assert!(r.iter().any(|l| l == &format!("* OK [UIDVALIDITY {validity}] UIDs valid")), "{r:#?}");
+    let r = c.ok("f", "FETCH 1 (UID)").await;
+    assert_eq!(r[0], format!("* 1 FETCH (UID {uid2})"));
+    drop(c);
+    server.stop().await;
+}
+
+// ---------------------------------------------------------------------------
+// Submission rules
+// ---------------------------------------------------------------------------
+
+/// RFC 6409 §6.1 (sender must be the user: 553), RFC 5321 §4.1.1.3 and
+/// RFC 3463 (unknown user 5.1.1, no relaying 5.7.1), §4.5.2 (dot-stuffing
+/// undone), §2.3.8 (stored with CRLF line ends), RFC 1870 §6.3 (SIZE=
+/// over the limit: 552).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smtp_rules() {
+    let server = start_server().await;
+    // Alice's account exists once she has logged in.
+    let mut imap = imap_tls_login(&server, ALICE).await;
+    let (mut s, ehlo) = smtp_tls_login(&server, ALICE).await;
+
+    let lines = s.smtp_expect("MAIL FROM:<bob@example.test>", 553).await;
+    assert!(lines[0].starts_with("553 5.7.1"), "{lines:?}");
+
+    let size: u64 = ehlo
+        .iter()
+        .find_map(|l| l[4..].strip_prefix("SIZE "))
+        .expect("EHLO advertises SIZE")
+        .parse()
+        .expect("SIZE value");
+    let lines = s.smtp_expect(&format!("MAIL FROM:<alice@example.test> SIZE={}", size + 1), 552).await;
+    assert!(lines[0].starts_with("552 5.3.4"), "{lines:?}");
+
+    s.smtp_expect("MAIL FROM:<alice@example.test>", 250).await;
+    let lines = s.smtp_expect("RCPT TO:<nobody@example.test>", 550).await;
+    assert!(lines[0].starts_with("550 5.1.1"), "{lines:?}");
+    let lines = s.smtp_expect("RCPT TO:<someone@foreign.example>", 550).await;
+    assert!(lines[0].starts_with("550 5.7.1"), "{lines:?}");
+    s.smtp_expect("RCPT TO:<alice@example.test>", 250).await;
+    s.smtp_expect("DATA", 354).await;
+    s.send(concat!(
+        "From: alice@example.test\r\n",
+        "To: alice@example.test\r\n",
+        "Subject: smtp rules\n", // a bare LF in the header
+        "\r\n",
+        "line one\n",
+        "..dotted after lf\n",
+        "..dotted after crlf\r\n",
+        "last\r\n",
+        ".\r\n",
+    ))
+    .await;
+    let (code, lines) = s.smtp_reply().await;
+    assert_eq!(code, 250, "{lines:?}");
+
+    imap.ok("s", "SELECT INBOX").await;
+    let r = imap.ok("f", "FETCH 1 (BODY.PEEK[])").await;
+    let stored = literal_after(&r[0], "BODY[]");
+    let bytes = stored.as_bytes();
+    for (i, b) in bytes.iter().enumerate() {
+        if *b == b'\n' {
+            assert!(i > 0 && bytes[i - 1] == b'\r', "bare LF stored at {i}: {stored:?}");
+        }
+    }
+    assert!(stored.contains("\r\nSubject: smtp rules\r\n\r\nline one\r\n.dotted after lf\r\n.dotted after crlf\r\nlast\r\n"), "{stored:?}");
+    assert!(!stored.contains("\n.."), "dot-stuffing not undone: {stored:?}");
+    assert!(stored.ends_with("last\r\n"), "{stored:?}");
+    s.smtp_expect("QUIT", 221).await;
+    drop((s, imap));
+    server.stop().await;
+}
+
+// ---------------------------------------------------------------------------
+// Token failures
+// ---------------------------------------------------------------------------
+
+/// RFC 7628 §3.2.2-§3.2.3: a refused OAUTHBEARER token is answered with an
+/// error challenge (JSON with "status"), the client sends %x01, and the
+/// exchange fails: `535 5.7.8` in SMTP (RFC 4954 §6), `NO` in IMAP.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oauthbearer_error_challenge() {
+    let server = start_server().await;
+    let expired = server.expired_token(ALICE);
+
+    let mut s = Client::connect_tls(&server, server.smtps, "smtp").await;
+    assert_eq!(s.smtp_reply().await.0, 220);
+    s.smtp_expect("EHLO x", 250).await;
+    let lines = s.smtp_expect(&format!("AUTH OAUTHBEARER {}", oauthbearer(ALICE, &expired)), 334).await;
+    let json = B64.decode(lines[0][4..].trim()).expect("334 text is base64");
+    let json: serde_json::Value = serde_json::from_slice(&json).expect("error challenge is JSON");
+    assert_eq!(json["status"], "invalid_token", "{json}");
+    let lines = s.smtp_expect("AQ==", 535).await;
+    assert!(lines[0].starts_with("535 5.7.8"), "{lines:?}");
+    // The session goes on: a valid token now works.
+    s.smtp_expect(&format!("AUTH OAUTHBEARER {}", oauthbearer(ALICE, &server.token(ALICE))), 235).await;
+
+    let mut c = Client::connect_tls(&server, server.imaps, "imap").await;
+    assert!(c.line().await.starts_with("* OK"));
+    c.send(format!("a AUTHENTICATE OAUTHBEARER {}\r\n", oauthbearer(ALICE, &expired))).await;
+    let challenge = c.line().await;
+    assert!(challenge.starts_with("+ "), "{challenge:?}");
+    let json = B64.decode(challenge[2..].trim()).expect("challenge is base64");
+    let json: serde_json::Value = serde_json::from_slice(&json).expect("error challenge is JSON");
+    assert_eq!(json["status"], "invalid_token", "{json}");
+    c.send("AQ==\r\n").await;
+    let r = c.read_until_tagged("a").await;
+    assert_eq!(status(r.last().unwrap()), "NO", "{r:#?}");
+    c.ok("b", &format!("AUTHENTICATE OAUTHBEARER {}", oauthbearer(ALICE, &server.token(ALICE)))).await;
+    drop((s, c));
+    server.stop().await;
+}
+
+/// Regression: AUTHENTICATE without an initial response (imaplib's way)
+/// lost the exchange after the error challenge, so the client's `AQ==` was
+/// never answered with the tagged NO (RFC 7628 §3.2.3).
+#[tokio::test]
+async fn imap_sasl_without_initial_response_ends_with_tagged_no() {
+    let server = start_server().await;
+    let expired = server.expired_token(ALICE);
+    let mut c = Client::connect_tls(&server, server.imaps, "imap").await;
+    assert!(c.line().await.starts_with("* OK"));
+    for (tag, mech, message, reply) in [
+        ("a", "OAUTHBEARER", oauthbearer(ALICE, &expired), "AQ=="),
+        ("b", "XOAUTH2", xoauth2(ALICE, &expired), ""),
+    ] {
+        c.send(format!("{tag} AUTHENTICATE {mech}\r\n")).await;
+        assert_eq!(c.line().await.trim_end(), "+", "{mech}: the first challenge is empty");
+        c.send(format!("{message}\r\n")).await;
+        let challenge = c.line().await;
+        assert!(challenge.starts_with("+ ") && challenge.len() > 3, "{mech}: {challenge:?}");
+        c.send(format!("{reply}\r\n")).await;
+        let r = c.read_until_tagged(tag).await;
+        assert_eq!(status(r.last().unwrap()), "NO", "{mech}: {r:#?}");
+    }
+    // And a good token, the same way, logs in.
+    c.send("c AUTHENTICATE XOAUTH2\r\n").await;
+    assert_eq!(c.line().await.trim_end(), "+");
+    c.send(format!("{}\r\n", xoauth2(ALICE, &server.token(ALICE)))).await;
+    let r = c.read_until_tagged("c").await;
+    assert_eq!(status(r.last().unwrap()), "OK", "{r:#?}");
+    drop(c);
+    server.stop().await;
+}
+
+/// Connects to the implicit-TLS IMAP port from `source` (an address on lo).
+async fn imap_tls_from(server: &TestServer, source: &str) -> std::io::Result<Client> {
+    let socket = TcpSocket::new_v4()?;
+    socket.bind(source.parse::<SocketAddr>().expect("source address"))?;
+    let tcp = socket.connect(SocketAddr::from(([127, 0, 0, 1], server.imaps))).await?;
+    let mut c = Client::tls_over(server, tcp, "imap").await;
+    assert!(c.line().await.starts_with("* OK"));
+    Ok(c)
+}
+
+/// Times one LOGIN and returns its tagged status.
+async fn timed_login(c: &mut Client, tag: &str, user: &str, password: &str) -> (String, Duration) {
+    let start = Instant::now();
+    let r = c.cmd(tag, &format!("LOGIN {user} {password}")).await;
+    (status(r.last().unwrap()).to_string(), start.elapsed())
+}
+
+/// The failed-login throttle is per client address (RFC 9051 §11 asks for
+/// protection against password guessing; `[auth]` in the configuration):
+/// failures from 127.0.0.1 slow 127.0.0.1 but not a login from 127.0.0.2.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_logins_from_one_ip_do_not_slow_others() {
+    let server = start_server_with(Delays { failure_ms: 200, max_failure_ms: 5_000 }).await;
+    let mut other = match imap_tls_from(&server, "127.0.0.2:0").await {
+        Ok(c) => c,
+        Err(e) => {
+            println!("skipped: cannot connect from 127.0.0.2 on this machine: {e}");
+            server.stop().await;
+            return;
+        }
+    };
+    let mut one = imap_tls_from(&server, "127.0.0.1:0").await.expect("connect from 127.0.0.1");
+
+    // Warm the key cache with a valid login, so timings below are the throttle's.
+    let (st, _) = timed_login(&mut one, "w", ALICE, &server.token(ALICE)).await;
+    assert_eq!(st, "OK");
+    let mut one = imap_tls_from(&server, "127.0.0.1:0").await.expect("connect from 127.0.0.1");
+    // Two failures: the next attempt from 127.0.0.1 waits 200 ms · 2 = 400 ms.
+    for tag in ["f1", "f2"] {
+        let (st, _) = timed_login(&mut one, tag, ALICE, "not-a-token").await;
+        assert_eq!(st, "NO");
+    }
+
+    let (st, took) = timed_login(&mut other, "o", BOB, &server.token(BOB)).await;
+    assert_eq!(st, "OK");
+    println!("valid login from 127.0.0.2 after two failures from 127.0.0.1: {took:?}");
+    assert!(took < Duration::from_millis(200), "a login from 127.0.0.2 took {took:?}: slowed by 127.0.0.1's failures");
+
+    // Control: 127.0.0.1 itself is slowed, so the throttle is really on.
+    let (st, took) = timed_login(&mut one, "c", ALICE, &server.token(ALICE)).await;
+    assert_eq!(st, "OK");
+    println!("valid login from 127.0.0.1 after its two failures: {took:?}");
+    assert!(took >= Duration::from_millis(350), "127.0.0.1 was not slowed after two failures: {took:?}");
+    drop((one, other));
+    server.stop().await;
+}
