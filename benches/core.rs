@@ -36,7 +36,9 @@ async fn logins(iterations: usize) {
     let dir = tempfile::tempdir().unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let issuer_url = format!("http://{}/dev", listener.local_addr().unwrap());
-    let issuer = Arc::new(DevIssuer::load_or_create(&issuer_url, &dir.path().join("k.pem"), "tokenmail").unwrap());
+    let issuer = Arc::new(
+        DevIssuer::load_or_create(&issuer_url, &dir.path().join("k.pem"), "tokenmail").unwrap(),
+    );
     let (_stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(issuer.clone().serve(listener, async move {
         let _ = stop_rx.await;
@@ -49,9 +51,18 @@ async fn logins(iterations: usize) {
         read_scope: "mail.read".into(),
         send_scope: "mail.send".into(),
     };
-    let validator = Validator::new(vec![settings], vec!["example.test".into()], HttpClient::new(None));
-    let token = issuer.mint("alice@example.test", "mail.read mail.send", 3600).unwrap();
-    validator.validate(&token, Purpose::Imap).await.expect("warm-up login");
+    let validator = Validator::new(
+        vec![settings],
+        vec!["example.test".into()],
+        HttpClient::new(None),
+    );
+    let token = issuer
+        .mint("alice@example.test", "mail.read mail.send", 3600)
+        .unwrap();
+    validator
+        .validate(&token, Purpose::Imap)
+        .await
+        .expect("warm-up login");
 
     // Baseline: only the signature check, with the same key.
     let jwks: jsonwebtoken::jwk::JwkSet = serde_json::from_value(issuer.jwks_json()).unwrap();
@@ -69,8 +80,15 @@ async fn logins(iterations: usize) {
         validator.validate(&token, Purpose::Imap).await.unwrap();
     }
     let full = rate(iterations, start.elapsed());
-    println!("logins: {full:.0}/s full validation, {bare:.0}/s bare ES256 verify; ratio {:.2}", full / bare);
-    println!("logins: HTTP requests to the issuer after {} logins: {}", iterations + 1, issuer.requests_served());
+    println!(
+        "logins: {full:.0}/s full validation, {bare:.0}/s bare ES256 verify; ratio {:.2}",
+        full / bare
+    );
+    println!(
+        "logins: HTTP requests to the issuer after {} logins: {}",
+        iterations + 1,
+        issuer.requests_served()
+    );
 }
 
 async fn deliveries(per_session: usize, sessions: usize) {
@@ -80,8 +98,18 @@ async fn deliveries(per_session: usize, sessions: usize) {
     let inbox = store.mailbox_by_name(account, "INBOX").unwrap().unwrap().id;
     let summary = Arc::new(MessageSummary::parse(MESSAGE));
 
-    async fn deliver(store: &SledStore, account: tokenmail::store::AccountId, inbox: tokenmail::store::MailboxId, summary: &MessageSummary) {
-        let msg = NewMessage { raw: MESSAGE, summary, flags: vec![], internal_date: 0 };
+    async fn deliver(
+        store: &SledStore,
+        account: tokenmail::store::AccountId,
+        inbox: tokenmail::store::MailboxId,
+        summary: &MessageSummary,
+    ) {
+        let msg = NewMessage {
+            raw: MESSAGE,
+            summary,
+            flags: vec![],
+            internal_date: 0,
+        };
         store.append(&[(account, inbox)], &msg).unwrap();
         store.sync().await.unwrap();
     }
@@ -118,7 +146,10 @@ async fn deliveries(per_session: usize, sessions: usize) {
         rate(total, together),
         alone.as_secs_f64() / together.as_secs_f64()
     );
-    println!("delivery: {syncs} syncs shared {flushes} disk flushes ({:.1} syncs per flush)", syncs as f64 / flushes.max(1) as f64);
+    println!(
+        "delivery: {syncs} syncs shared {flushes} disk flushes ({:.1} syncs per flush)",
+        syncs as f64 / flushes.max(1) as f64
+    );
 }
 
 fn fetch_rendering(iterations: usize) {
@@ -155,7 +186,10 @@ fn main() {
         (true, true) => (400, 4, 4000),
         (false, _) => (20, 1, 50),
     };
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(logins(logins_n));
     rt.block_on(deliveries(per_session, 32));
     fetch_rendering(fetch_n);

@@ -19,13 +19,20 @@ use crate::auth::http::check_url_scheme;
 pub enum ConfigError {
     /// The file could not be read.
     #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     /// TOML syntax or a value of the wrong type.
     #[error("{path}: {message}")]
     Syntax { path: PathBuf, message: String },
     /// A value that parsed but is not acceptable.
     #[error("{path}: `{key}`: {message}")]
-    Invalid { path: PathBuf, key: String, message: String },
+    Invalid {
+        path: PathBuf,
+        key: String,
+        message: String,
+    },
 }
 
 /// The whole validated configuration.
@@ -247,8 +254,10 @@ struct RawSubmission {
 impl Config {
     /// Reads and validates `path`.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
         Config::parse(&text, path)
     }
 
@@ -340,7 +349,10 @@ impl Validator<'_> {
             &raw.submission.listen_tls,
         )?;
         if (!imap.is_empty() || !submission.is_empty()) && raw.tls.is_none() {
-            return Err(self.invalid("tls", "a [tls] section with cert and key is required to serve IMAP or submission"));
+            return Err(self.invalid(
+                "tls",
+                "a [tls] section with cert and key is required to serve IMAP or submission",
+            ));
         }
         if let Some(tls) = &raw.tls {
             crate::server::tls::load_server_config(&tls.cert, &tls.key)
@@ -353,7 +365,10 @@ impl Validator<'_> {
             self.dev_issuer(dev)?;
         }
         if raw.issuer.is_empty() && raw.dev_issuer.is_none() {
-            return Err(self.invalid("issuer", "at least one [[issuer]] (or a [dev_issuer]) is needed, or nobody can log in"));
+            return Err(self.invalid(
+                "issuer",
+                "at least one [[issuer]] (or a [dev_issuer]) is needed, or nobody can log in",
+            ));
         }
         let mut limits = raw.limits;
         if let Some(size) = raw.submission.max_message_size {
@@ -363,7 +378,10 @@ impl Validator<'_> {
         if let Some(ca) = &raw.auth.ca_file
             && !ca.is_file()
         {
-            return Err(self.invalid("auth.ca_file", format!("{} is not a readable file", ca.display())));
+            return Err(self.invalid(
+                "auth.ca_file",
+                format!("{} is not a readable file", ca.display()),
+            ));
         }
         Ok(Config {
             path: self.path.to_owned(),
@@ -393,23 +411,38 @@ impl Validator<'_> {
                     && d.split('.').all(|label| {
                         !label.is_empty() && label.chars().all(|c| c.is_alphanumeric() || c == '-')
                     });
-                if ok { Ok(d) } else { Err(self.invalid(format!("domains[{n}]"), "is not a domain name")) }
+                if ok {
+                    Ok(d)
+                } else {
+                    Err(self.invalid(format!("domains[{n}]"), "is not a domain name"))
+                }
             })
             .collect()
     }
 
-    fn listeners(&self, section: &str, listen: &[String], listen_tls: &[String]) -> Result<Listeners, ConfigError> {
+    fn listeners(
+        &self,
+        section: &str,
+        listen: &[String],
+        listen_tls: &[String],
+    ) -> Result<Listeners, ConfigError> {
         let parse = |key: &str, list: &[String]| -> Result<Vec<SocketAddr>, ConfigError> {
             list.iter()
                 .enumerate()
                 .map(|(n, a)| {
                     a.parse::<SocketAddr>().map_err(|_| {
-                        self.invalid(format!("{section}.{key}[{n}]"), format!("{a:?} is not an IP:port address"))
+                        self.invalid(
+                            format!("{section}.{key}[{n}]"),
+                            format!("{a:?} is not an IP:port address"),
+                        )
                     })
                 })
                 .collect()
         };
-        Ok(Listeners { listen: parse("listen", listen)?, listen_tls: parse("listen_tls", listen_tls)? })
+        Ok(Listeners {
+            listen: parse("listen", listen)?,
+            listen_tls: parse("listen_tls", listen_tls)?,
+        })
     }
 
     fn issuer(&self, n: usize, issuer: &IssuerConfig) -> Result<(), ConfigError> {
@@ -430,7 +463,10 @@ impl Validator<'_> {
     fn dev_issuer(&self, dev: &DevIssuerConfig) -> Result<(), ConfigError> {
         check_url_scheme(&dev.issuer).map_err(|m| self.invalid("dev_issuer.issuer", m))?;
         if !crate::auth::http::is_loopback_url(&dev.issuer) || !dev.issuer.starts_with("http://") {
-            return Err(self.invalid("dev_issuer.issuer", "must be an http:// URL on a loopback address, served by tokenmail itself"));
+            return Err(self.invalid(
+                "dev_issuer.issuer",
+                "must be an http:// URL on a loopback address, served by tokenmail itself",
+            ));
         }
         if dev.key.as_os_str().is_empty() {
             return Err(self.invalid("dev_issuer.key", "must name a file"));
@@ -446,7 +482,10 @@ impl Validator<'_> {
             return Err(self.invalid("limits.max_line", "must be at least 1024 bytes"));
         }
         if limits.max_auth_line < 16 * 1024 {
-            return Err(self.invalid("limits.max_auth_line", "must be at least 16384 bytes: real access tokens are several KB"));
+            return Err(self.invalid(
+                "limits.max_auth_line",
+                "must be at least 16384 bytes: real access tokens are several KB",
+            ));
         }
         if limits.max_connections == 0 {
             return Err(self.invalid("limits.max_connections", "must be at least 1"));
@@ -462,11 +501,22 @@ impl fmt::Display for Config {
         writeln!(f, "domains: {}", self.domains.join(", "))?;
         writeln!(f, "data_dir: {}", self.data_dir.display())?;
         let list = |v: &[SocketAddr]| {
-            if v.is_empty() { "-".to_string() } else { v.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", ") }
+            if v.is_empty() {
+                "-".to_string()
+            } else {
+                v.iter()
+                    .map(|a| a.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
         };
         writeln!(f, "imap (STARTTLS): {}", list(&self.imap.listen))?;
         writeln!(f, "imap (TLS): {}", list(&self.imap.listen_tls))?;
-        writeln!(f, "submission (STARTTLS): {}", list(&self.submission.listen))?;
+        writeln!(
+            f,
+            "submission (STARTTLS): {}",
+            list(&self.submission.listen)
+        )?;
         writeln!(f, "submission (TLS): {}", list(&self.submission.listen_tls))?;
         for i in self.trusted_issuers() {
             writeln!(
@@ -478,7 +528,11 @@ impl fmt::Display for Config {
         if let Some(dev) = &self.dev_issuer {
             writeln!(f, "dev issuer key: {}", dev.key.display())?;
         }
-        write!(f, "max message size: {} bytes", self.limits.max_message_size)
+        write!(
+            f,
+            "max message size: {} bytes",
+            self.limits.max_message_size
+        )
     }
 }
 
@@ -512,20 +566,26 @@ audience = "tokenmail"
 
     #[test]
     fn unknown_key_is_named() {
-        let e = parse(&format!("{GOOD}\nbogus = 1\n")).unwrap_err().to_string();
+        let e = parse(&format!("{GOOD}\nbogus = 1\n"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("bogus"), "{e}");
         assert!(!e.contains('\n'), "{e}");
     }
 
     #[test]
     fn wrong_type_names_the_line() {
-        let e = parse(&GOOD.replace(r#"["Example.TEST"]"#, r#""example.test""#)).unwrap_err().to_string();
+        let e = parse(&GOOD.replace(r#"["Example.TEST"]"#, r#""example.test""#))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("domains"), "{e}");
     }
 
     #[test]
     fn plain_http_issuer_must_be_loopback() {
-        let e = parse(&GOOD.replace("https://id.example.test", "http://id.example.test")).unwrap_err().to_string();
+        let e = parse(&GOOD.replace("https://id.example.test", "http://id.example.test"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("issuer[0].issuer"), "{e}");
         let ok = parse(&GOOD.replace("https://id.example.test", "http://127.0.0.1:9000"));
         assert!(ok.is_ok());
@@ -533,20 +593,27 @@ audience = "tokenmail"
 
     #[test]
     fn listeners_need_tls() {
-        let e = parse(&format!("{GOOD}\n[imap]\nlisten = [\"127.0.0.1:1143\"]\n")).unwrap_err().to_string();
+        let e = parse(&format!("{GOOD}\n[imap]\nlisten = [\"127.0.0.1:1143\"]\n"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("`tls`"), "{e}");
     }
 
     #[test]
     fn bad_listen_address_is_named() {
-        let text = GOOD.replace("[[issuer]]", "[submission]\nlisten = [\"localhost\"]\n\n[[issuer]]");
+        let text = GOOD.replace(
+            "[[issuer]]",
+            "[submission]\nlisten = [\"localhost\"]\n\n[[issuer]]",
+        );
         let e = parse(&text).unwrap_err().to_string();
         assert!(e.contains("submission.listen[0]"), "{e}");
     }
 
     #[test]
     fn dev_issuer_is_trusted_implicitly() {
-        let text = format!("{GOOD}\n[dev_issuer]\nissuer = \"http://127.0.0.1:8080/dev\"\nkey = \"/tmp/k.pem\"\n");
+        let text = format!(
+            "{GOOD}\n[dev_issuer]\nissuer = \"http://127.0.0.1:8080/dev\"\nkey = \"/tmp/k.pem\"\n"
+        );
         let c = parse(&text).unwrap();
         let issuers = c.trusted_issuers();
         assert_eq!(issuers.len(), 2);

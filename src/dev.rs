@@ -19,7 +19,10 @@ pub const USERS: [&str; 2] = ["alice@example.test", "bob@example.test"];
 #[derive(Debug, thiserror::Error)]
 pub enum DevError {
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("certificate: {0}")]
     Cert(String),
     #[error("{0}")]
@@ -33,7 +36,10 @@ pub enum DevError {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> DevError + '_ {
-    move |source| DevError::Io { path: path.to_owned(), source }
+    move |source| DevError::Io {
+        path: path.to_owned(),
+        source,
+    }
 }
 
 /// Prepares `dir` (creating what is missing) and returns its config path.
@@ -43,8 +49,13 @@ pub fn prepare(dir: &Path) -> Result<PathBuf, DevError> {
     let cert = dir.join("cert.pem");
     let key = dir.join("key.pem");
     if !cert.exists() || !key.exists() {
-        let names = vec!["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string()];
-        let ck = rcgen::generate_simple_self_signed(names).map_err(|e| DevError::Cert(e.to_string()))?;
+        let names = vec![
+            "localhost".to_string(),
+            "127.0.0.1".to_string(),
+            "::1".to_string(),
+        ];
+        let ck =
+            rcgen::generate_simple_self_signed(names).map_err(|e| DevError::Cert(e.to_string()))?;
         std::fs::write(&cert, ck.cert.pem()).map_err(io(&cert))?;
         write_private(&key, ck.signing_key.serialize_pem().as_bytes())?;
     }
@@ -97,29 +108,64 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), DevError> {
 /// What to print: settings, tokens and curl lines.
 pub fn instructions(config: &Config, dir: &Path, tokens: &[(String, String)]) -> String {
     let mut s = String::new();
-    let imaps = config.imap.listen_tls.first().map(|a| a.to_string()).unwrap_or_default();
-    let imap = config.imap.listen.first().map(|a| a.to_string()).unwrap_or_default();
-    let smtps = config.submission.listen_tls.first().map(|a| a.to_string()).unwrap_or_default();
-    let smtp = config.submission.listen.first().map(|a| a.to_string()).unwrap_or_default();
+    let imaps = config
+        .imap
+        .listen_tls
+        .first()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    let imap = config
+        .imap
+        .listen
+        .first()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    let smtps = config
+        .submission
+        .listen_tls
+        .first()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    let smtp = config
+        .submission
+        .listen
+        .first()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
     let cacert = dir.join("cert.pem");
     let _ = writeln!(s, "tokenmail dev: serving from {}", dir.display());
     let _ = writeln!(s, "  config:      {}", config.path.display());
     let _ = writeln!(s, "  IMAP:        {imaps} (TLS), {imap} (STARTTLS)");
     let _ = writeln!(s, "  submission:  {smtps} (TLS), {smtp} (STARTTLS)");
     if let Some(dev) = &config.dev_issuer {
-        let _ = writeln!(s, "  issuer:      {} (discovery: {}/.well-known/openid-configuration)", dev.issuer, dev.issuer);
+        let _ = writeln!(
+            s,
+            "  issuer:      {} (discovery: {}/.well-known/openid-configuration)",
+            dev.issuer, dev.issuer
+        );
     }
     let _ = writeln!(s, "  certificate: {} (self-signed)", cacert.display());
-    let _ = writeln!(s, "  login:       SASL OAUTHBEARER or XOAUTH2 with the token (or LOGIN/PLAIN with the token as password)");
+    let _ = writeln!(
+        s,
+        "  login:       SASL OAUTHBEARER or XOAUTH2 with the token (or LOGIN/PLAIN with the token as password)"
+    );
     for (user, token) in tokens {
-        let _ = writeln!(s, "\ntoken for {user} (also in {}):\n{token}", dir.join(token_file(user)).display());
+        let _ = writeln!(
+            s,
+            "\ntoken for {user} (also in {}):\n{token}",
+            dir.join(token_file(user)).display()
+        );
     }
     if let [(alice, _), (bob, _)] = tokens {
         let msg = dir.join("hello.eml");
         let token = |user: &str| format!("\"$(cat {})\"", dir.join(token_file(user)).display());
         let curl = format!("curl --cacert {}", cacert.display());
         let _ = writeln!(s, "\nList alice's INBOX over IMAP:");
-        let _ = writeln!(s, "  {curl} --oauth2-bearer {} -u {alice}: imaps://{imaps}/INBOX", token(alice));
+        let _ = writeln!(
+            s,
+            "  {curl} --oauth2-bearer {} -u {alice}: imaps://{imaps}/INBOX",
+            token(alice)
+        );
         let _ = writeln!(s, "Send a message from alice to bob over submission:");
         let _ = writeln!(
             s,
@@ -128,8 +174,16 @@ pub fn instructions(config: &Config, dir: &Path, tokens: &[(String, String)]) ->
             msg.display()
         );
         let _ = writeln!(s, "Read it as bob (the first message of bob's INBOX):");
-        let _ = writeln!(s, "  {curl} --oauth2-bearer {} -u {bob}: 'imaps://{imaps}/INBOX;UID=1'", token(bob));
-        let _ = writeln!(s, "New tokens: tokenmail token --config {} --user {alice}", config.path.display());
+        let _ = writeln!(
+            s,
+            "  {curl} --oauth2-bearer {} -u {bob}: 'imaps://{imaps}/INBOX;UID=1'",
+            token(bob)
+        );
+        let _ = writeln!(
+            s,
+            "New tokens: tokenmail token --config {} --user {alice}",
+            config.path.display()
+        );
     }
     s
 }
@@ -139,18 +193,26 @@ fn token_file(user: &str) -> String {
 }
 
 /// Runs the trial: prepare, create the demo accounts, print, serve.
-pub async fn run(dir: &Path, shutdown: impl std::future::Future<Output = ()>) -> Result<(), DevError> {
+pub async fn run(
+    dir: &Path,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), DevError> {
     let config_path = prepare(dir)?;
     let config = Arc::new(Config::load(&config_path)?);
     let dir = config_path.parent().unwrap_or(dir).to_owned();
-    let dev = config.dev_issuer.as_ref().ok_or_else(|| DevError::Issuer("the dev config has no [dev_issuer]".into()))?;
-    let issuer =
-        DevIssuer::load_or_create(&dev.issuer, &dev.key, &dev.audience).map_err(|e| DevError::Issuer(e.to_string()))?;
+    let dev = config
+        .dev_issuer
+        .as_ref()
+        .ok_or_else(|| DevError::Issuer("the dev config has no [dev_issuer]".into()))?;
+    let issuer = DevIssuer::load_or_create(&dev.issuer, &dev.key, &dev.audience)
+        .map_err(|e| DevError::Issuer(e.to_string()))?;
     let store = crate::server::open_store(&config)?;
     let mut tokens = Vec::new();
     for user in USERS {
         store.ensure_account(user)?;
-        let token = issuer.mint(user, "mail.read mail.send", 12 * 3600).map_err(|e| DevError::Issuer(e.to_string()))?;
+        let token = issuer
+            .mint(user, "mail.read mail.send", 12 * 3600)
+            .map_err(|e| DevError::Issuer(e.to_string()))?;
         let path = dir.join(token_file(user));
         write_private(&path, format!("{token}\n").as_bytes())?;
         tokens.push((user.to_string(), token));

@@ -11,7 +11,11 @@ use tokenmail::config::Config;
 use tokenmail::store::MailStore;
 
 #[derive(Parser)]
-#[command(name = "tokenmail", version, about = "IMAP and SMTP submission with identity-provider access tokens")]
+#[command(
+    name = "tokenmail",
+    version,
+    about = "IMAP and SMTP submission with identity-provider access tokens"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
@@ -68,16 +72,26 @@ fn main() -> ExitCode {
     match cli.command {
         Cmd::Serve { config } => serve(config),
         Cmd::Dev { dir } => dev(dir),
-        Cmd::Token { config, user, scope, ttl } => token(config, &user, &scope, ttl),
+        Cmd::Token {
+            config,
+            user,
+            scope,
+            ttl,
+        } => token(config, &user, &scope, ttl),
         Cmd::CheckConfig { config } => check_config(config),
-        Cmd::Account { action: AccountCmd::Create { address, config } } => create_account(config, &address),
+        Cmd::Account {
+            action: AccountCmd::Create { address, config },
+        } => create_account(config, &address),
     }
 }
 
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sled=warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 /// Prints one line and returns the exit code for a failure.
@@ -91,7 +105,10 @@ fn load(path: &std::path::Path) -> Result<Config, ExitCode> {
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime")
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
 }
 
 /// Completes on SIGTERM or SIGINT.
@@ -134,7 +151,10 @@ fn token(path: PathBuf, user: &str, scope: &str, ttl: u64) -> ExitCode {
         Err(code) => return code,
     };
     let Some(dev) = &config.dev_issuer else {
-        return fail(format!("{}: no [dev_issuer] is configured, so there is no key to sign with", path.display()));
+        return fail(format!(
+            "{}: no [dev_issuer] is configured, so there is no key to sign with",
+            path.display()
+        ));
     };
     let minted = DevIssuer::load_or_create(&dev.issuer, &dev.key, &dev.audience)
         .and_then(|issuer| issuer.mint(user.trim(), scope, ttl));
@@ -165,13 +185,20 @@ fn create_account(path: PathBuf, address: &str) -> ExitCode {
     let address = address.trim().to_lowercase();
     match address.rsplit_once('@') {
         Some((local, domain)) if !local.is_empty() && config.is_local_domain(domain) => {}
-        _ => return fail(format!("{address:?} is not an address in one of the domains {:?}", config.domains)),
+        _ => {
+            return fail(format!(
+                "{address:?} is not an address in one of the domains {:?}",
+                config.domains
+            ));
+        }
     }
     let store = match tokenmail::server::open_store(&config) {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
-    let result = store.ensure_account(&address).and_then(|r| store.flush_blocking().map(|_| r));
+    let result = store
+        .ensure_account(&address)
+        .and_then(|r| store.flush_blocking().map(|_| r));
     match result {
         Ok((_, true)) => {
             println!("created {address}");

@@ -4,12 +4,17 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
 const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
 
 /// Seconds since the Unix epoch, now.
 pub fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 /// A broken-down UTC time.
@@ -117,7 +122,10 @@ mod tests {
         let t = days_from_civil(1996, 7, 17) * 86_400 + (9 * 3600 + 44 * 60 + 25);
         assert_eq!(imap_internal_date(t, -420), "17-Jul-1996 02:44:25 -0700");
         assert_eq!(rfc5322(t, -420), "Wed, 17 Jul 1996 02:44:25 -0700");
-        assert_eq!(imap_internal_date(days_from_civil(2024, 2, 29) * 86_400, 0), "29-Feb-2024 00:00:00 +0000");
+        assert_eq!(
+            imap_internal_date(days_from_civil(2024, 2, 29) * 86_400, 0),
+            "29-Feb-2024 00:00:00 +0000"
+        );
     }
 
     #[test]

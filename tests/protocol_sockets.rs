@@ -15,8 +15,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
-use rustls::pki_types::pem::PemObject;
 use base64::engine::general_purpose::STANDARD as B64;
+use rustls::pki_types::pem::PemObject;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::oneshot;
@@ -58,13 +58,18 @@ struct Delays {
 
 /// A server with short failure delays, so failing logins do not slow tests.
 async fn start_server() -> TestServer {
-    start_server_with(Delays { failure_ms: 10, max_failure_ms: 50 }).await
+    start_server_with(Delays {
+        failure_ms: 10,
+        max_failure_ms: 50,
+    })
+    .await
 }
 
 /// Free loopback ports: all bound at once (so they differ), then released.
 fn free_ports<const N: usize>() -> [u16; N] {
-    let listeners: Vec<std::net::TcpListener> =
-        (0..N).map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port")).collect();
+    let listeners: Vec<std::net::TcpListener> = (0..N)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port"))
+        .collect();
     std::array::from_fn(|i| listeners[i].local_addr().expect("local addr").port())
 }
 
@@ -77,19 +82,24 @@ async fn start_server_with(delays: Delays) -> TestServer {
     let [imap, imaps, smtp, smtps, issuer_port] = free_ports::<5>();
 
     // Self-signed certificate for localhost / 127.0.0.1 (as `tokenmail dev` makes it).
-    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string(), "127.0.0.1".to_string()])
-        .expect("self-signed certificate");
+    let ck =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+            .expect("self-signed certificate");
     let cert_path = dir.path().join("cert.pem");
     let key_path = dir.path().join("key.pem");
     std::fs::write(&cert_path, ck.cert.pem()).expect("write cert");
     std::fs::write(&key_path, ck.signing_key.serialize_pem()).expect("write key");
     let mut roots = rustls::RootCertStore::empty();
-    roots.add(ck.cert.der().clone()).expect("trust the test certificate");
-    let client = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
-        .with_safe_default_protocol_versions()
-        .expect("TLS versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+    roots
+        .add(ck.cert.der().clone())
+        .expect("trust the test certificate");
+    let client = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("TLS versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
 
     let issuer_url = format!("http://127.0.0.1:{issuer_port}/dev");
     let issuer_key = dir.path().join("dev-issuer.pem");
@@ -129,7 +139,8 @@ max_failure_delay_ms = {max_failure_ms}
     let config_path = dir.path().join("tokenmail.toml");
     let config = Arc::new(Config::parse(&text, &config_path).expect("valid test config"));
     // The test mints with the same key the server's issuer serves (created here).
-    let issuer = DevIssuer::load_or_create(&issuer_url, &issuer_key, "tokenmail").expect("dev issuer");
+    let issuer =
+        DevIssuer::load_or_create(&issuer_url, &issuer_key, "tokenmail").expect("dev issuer");
 
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(tokenmail::server::run(config, async move {
@@ -147,7 +158,10 @@ max_failure_delay_ms = {max_failure_ms}
                 let result = task.await;
                 panic!("server stopped during start: {result:?}");
             }
-            assert!(Instant::now() < deadline, "server did not listen on port {port} within 10 s");
+            assert!(
+                Instant::now() < deadline,
+                "server did not listen on port {port} within 10 s"
+            );
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
@@ -168,18 +182,24 @@ max_failure_delay_ms = {max_failure_ms}
 impl TestServer {
     /// A valid token for `user` with both scopes.
     fn token(&self, user: &str) -> String {
-        self.issuer.mint(user, "mail.read mail.send", 3600).expect("mint token")
+        self.issuer
+            .mint(user, "mail.read mail.send", 3600)
+            .expect("mint token")
     }
 
     /// A token signed by the right key, with the right claims, that expired
     /// an hour ago (well past the validator's leeway).
     fn expired_token(&self, user: &str) -> String {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_secs() as i64;
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .expect("clock")
+            .as_secs() as i64;
         let pem = std::fs::read(&self.issuer_key).expect("read issuer key");
-        let der = match rustls::pki_types::PrivateKeyDer::from_pem_slice(&pem).expect("issuer key PEM") {
-            rustls::pki_types::PrivateKeyDer::Pkcs8(k) => k.secret_pkcs8_der().to_vec(),
-            other => panic!("issuer key is not PKCS#8: {other:?}"),
-        };
+        let der =
+            match rustls::pki_types::PrivateKeyDer::from_pem_slice(&pem).expect("issuer key PEM") {
+                rustls::pki_types::PrivateKeyDer::Pkcs8(k) => k.secret_pkcs8_der().to_vec(),
+                other => panic!("issuer key is not PKCS#8: {other:?}"),
+            };
         let key = jsonwebtoken::EncodingKey::from_ec_der(&der);
         let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
         header.typ = Some("at+jwt".into());
@@ -207,7 +227,9 @@ impl TestServer {
         let result = tokio::time::timeout(Duration::from_secs(15), task)
             .await
             .expect("server did not stop within 15 s");
-        result.expect("server task panicked").expect("server ended with an error");
+        result
+            .expect("server task panicked")
+            .expect("server ended with an error");
     }
 }
 
@@ -241,12 +263,20 @@ struct Client {
 
 impl Client {
     async fn connect(port: u16, what: &'static str) -> Client {
-        let tcp = TcpStream::connect(("127.0.0.1", port)).await.expect("connect");
-        Client { io: Io::Plain(tcp), buf: Vec::new(), what }
+        let tcp = TcpStream::connect(("127.0.0.1", port))
+            .await
+            .expect("connect");
+        Client {
+            io: Io::Plain(tcp),
+            buf: Vec::new(),
+            what,
+        }
     }
 
     async fn connect_tls(server: &TestServer, port: u16, what: &'static str) -> Client {
-        let tcp = TcpStream::connect(("127.0.0.1", port)).await.expect("connect");
+        let tcp = TcpStream::connect(("127.0.0.1", port))
+            .await
+            .expect("connect");
         Client::tls_over(server, tcp, what).await
     }
 
@@ -256,7 +286,11 @@ impl Client {
             .await
             .expect("TLS handshake timed out")
             .expect("TLS handshake");
-        Client { io: Io::Tls(Box::new(tls)), buf: Vec::new(), what }
+        Client {
+            io: Io::Tls(Box::new(tls)),
+            buf: Vec::new(),
+            what,
+        }
     }
 
     /// Switches to TLS after a STARTTLS reply. The server must not have sent
@@ -268,7 +302,9 @@ impl Client {
             self.what,
             String::from_utf8_lossy(&self.buf)
         );
-        let Io::Plain(tcp) = std::mem::replace(&mut self.io, Io::None) else { panic!("already TLS") };
+        let Io::Plain(tcp) = std::mem::replace(&mut self.io, Io::None) else {
+            panic!("already TLS")
+        };
         let upgraded = Client::tls_over(server, tcp, self.what).await;
         self.io = upgraded.io;
     }
@@ -332,7 +368,10 @@ impl Client {
     async fn line(&mut self) -> String {
         match self.try_line(READ_TIMEOUT).await {
             Some(l) => l,
-            None => panic!("{}: no line from the server within {READ_TIMEOUT:?}", self.what),
+            None => panic!(
+                "{}: no line from the server within {READ_TIMEOUT:?}",
+                self.what
+            ),
         }
     }
 
@@ -370,7 +409,11 @@ impl Client {
         let mut out = Vec::new();
         loop {
             let r = self.response().await;
-            assert!(!r.starts_with('+'), "{}: unexpected continuation request {r:?} (waiting for {tag}); so far {out:#?}", self.what);
+            assert!(
+                !r.starts_with('+'),
+                "{}: unexpected continuation request {r:?} (waiting for {tag}); so far {out:#?}",
+                self.what
+            );
             let done = r.starts_with(&prefix);
             out.push(r);
             if done {
@@ -388,7 +431,12 @@ impl Client {
     /// As [`Client::cmd`], asserting the tagged status is OK.
     async fn ok(&mut self, tag: &str, command: &str) -> Vec<String> {
         let r = self.cmd(tag, command).await;
-        assert_eq!(status(r.last().unwrap()), "OK", "{}: {command:?} got {r:#?}", self.what);
+        assert_eq!(
+            status(r.last().unwrap()),
+            "OK",
+            "{}: {command:?} got {r:#?}",
+            self.what
+        );
         r
     }
 
@@ -400,7 +448,9 @@ impl Client {
         loop {
             let l = self.line().await;
             assert!(l.len() >= 3, "{}: not an SMTP reply: {l:?}", self.what);
-            let code: u16 = l[..3].parse().unwrap_or_else(|_| panic!("{}: not an SMTP reply: {l:?}", self.what));
+            let code: u16 = l[..3]
+                .parse()
+                .unwrap_or_else(|_| panic!("{}: not an SMTP reply: {l:?}", self.what));
             let last = l.as_bytes().get(3) != Some(&b'-');
             lines.push(l);
             if last {
@@ -440,10 +490,15 @@ fn status(response: &str) -> &str {
 
 /// The bytes of the first literal after `item` in a FETCH response.
 fn literal_after<'a>(response: &'a str, item: &str) -> &'a str {
-    let at = response.find(item).unwrap_or_else(|| panic!("{item} not in {response:?}")) + item.len();
+    let at = response
+        .find(item)
+        .unwrap_or_else(|| panic!("{item} not in {response:?}"))
+        + item.len();
     let rest = &response[at..];
     let rest = rest.strip_prefix(' ').unwrap_or(rest);
-    let close = rest.find("}\r\n").unwrap_or_else(|| panic!("no literal after {item} in {response:?}"));
+    let close = rest
+        .find("}\r\n")
+        .unwrap_or_else(|| panic!("no literal after {item} in {response:?}"));
     let n: usize = rest[1..close].parse().expect("literal length");
     &rest[close + 3..close + 3 + n]
 }
@@ -462,7 +517,14 @@ async fn imap_tls_login(server: &TestServer, user: &str) -> Client {
     let mut c = Client::connect_tls(server, server.imaps, "imap").await;
     let greeting = c.line().await;
     assert!(greeting.starts_with("* OK"), "{greeting:?}");
-    c.ok("l1", &format!("AUTHENTICATE OAUTHBEARER {}", oauthbearer(user, &server.token(user)))).await;
+    c.ok(
+        "l1",
+        &format!(
+            "AUTHENTICATE OAUTHBEARER {}",
+            oauthbearer(user, &server.token(user))
+        ),
+    )
+    .await;
     c
 }
 
@@ -473,15 +535,23 @@ async fn smtp_tls_login(server: &TestServer, user: &str) -> (Client, Vec<String>
     let (code, _) = c.smtp_reply().await;
     assert_eq!(code, 220);
     let ehlo = c.smtp_expect("EHLO client.example.test", 250).await;
-    c.smtp_expect(&format!("AUTH XOAUTH2 {}", xoauth2(user, &server.token(user))), 235).await;
+    c.smtp_expect(
+        &format!("AUTH XOAUTH2 {}", xoauth2(user, &server.token(user))),
+        235,
+    )
+    .await;
     (c, ehlo)
 }
 
 /// The `[CODE a b]` arguments of a tagged response.
 fn response_code<'a>(tagged: &'a str, code: &str) -> Vec<&'a str> {
-    let start = tagged.find(&format!("[{code} ")).unwrap_or_else(|| panic!("no [{code}] in {tagged:?}"));
+    let start = tagged
+        .find(&format!("[{code} "))
+        .unwrap_or_else(|| panic!("no [{code}] in {tagged:?}"));
     let rest = &tagged[start + code.len() + 2..];
-    rest[..rest.find(']').expect("closing ]")].split(' ').collect()
+    rest[..rest.find(']').expect("closing ]")]
+        .split(' ')
+        .collect()
 }
 
 // ---------------------------------------------------------------------------
@@ -500,12 +570,18 @@ async fn imap_starttls_discards_pipelined_plaintext() {
     assert!(reply.starts_with("a OK"), "STARTTLS got {reply:?}");
     c.starttls(&server).await;
     let responses = c.cmd("c", "NOOP").await;
-    assert!(responses.iter().all(|r| !r.starts_with("b ")), "the pipelined LOGIN was executed: {responses:#?}");
+    assert!(
+        responses.iter().all(|r| !r.starts_with("b ")),
+        "the pipelined LOGIN was executed: {responses:#?}"
+    );
     let first_tagged = responses.iter().find(|r| !r.starts_with("* ")).unwrap();
     assert!(first_tagged.starts_with("c OK"), "{responses:#?}");
     // Nothing for `b` shows up later either.
     let responses = c.cmd("d", "NOOP").await;
-    assert!(responses.iter().all(|r| !r.starts_with("b ")), "{responses:#?}");
+    assert!(
+        responses.iter().all(|r| !r.starts_with("b ")),
+        "{responses:#?}"
+    );
     assert!(responses.last().unwrap().starts_with("d OK"));
     drop(c);
     server.stop().await;
@@ -544,7 +620,10 @@ async fn no_auth_before_tls() {
     let mut c = Client::connect(server.imap, "imap").await;
     assert!(c.line().await.starts_with("* OK"));
     let caps = c.ok("a", "CAPABILITY").await;
-    let cap = caps.iter().find(|r| r.starts_with("* CAPABILITY ")).expect("CAPABILITY response");
+    let cap = caps
+        .iter()
+        .find(|r| r.starts_with("* CAPABILITY "))
+        .expect("CAPABILITY response");
     let words: Vec<&str> = cap.split(' ').collect();
     assert!(words.contains(&"LOGINDISABLED"), "{cap}");
     assert!(words.contains(&"STARTTLS"), "{cap}");
@@ -556,7 +635,12 @@ async fn no_auth_before_tls() {
     assert_eq!(status(r.last().unwrap()), "NO", "{r:#?}");
     let r = c.cmd("d", &format!("LOGIN {ALICE} {token}")).await;
     assert_eq!(status(r.last().unwrap()), "NO", "{r:#?}");
-    let r = c.cmd("e", &format!("AUTHENTICATE OAUTHBEARER {}", oauthbearer(ALICE, &token))).await;
+    let r = c
+        .cmd(
+            "e",
+            &format!("AUTHENTICATE OAUTHBEARER {}", oauthbearer(ALICE, &token)),
+        )
+        .await;
     assert_eq!(status(r.last().unwrap()), "NO", "{r:#?}");
     // Still not logged in.
     let r = c.cmd("f", "SELECT INBOX").await;
@@ -565,10 +649,15 @@ async fn no_auth_before_tls() {
     let mut s = Client::connect(server.smtp, "smtp").await;
     assert_eq!(s.smtp_reply().await.0, 220);
     let ehlo = s.smtp_expect("EHLO x", 250).await;
-    assert!(ehlo.iter().all(|l| !l[4..].to_ascii_uppercase().starts_with("AUTH")), "{ehlo:?}");
+    assert!(
+        ehlo.iter()
+            .all(|l| !l[4..].to_ascii_uppercase().starts_with("AUTH")),
+        "{ehlo:?}"
+    );
     assert!(ehlo.iter().any(|l| &l[4..] == "STARTTLS"), "{ehlo:?}");
     s.smtp_expect(&format!("AUTH PLAIN {plain}"), 530).await;
-    s.smtp_expect(&format!("AUTH XOAUTH2 {}", xoauth2(ALICE, &token)), 530).await;
+    s.smtp_expect(&format!("AUTH XOAUTH2 {}", xoauth2(ALICE, &token)), 530)
+        .await;
     s.smtp_expect("MAIL FROM:<alice@example.test>", 530).await;
     drop((c, s));
     server.stop().await;
@@ -586,10 +675,17 @@ async fn assert_refused(c: &mut Client, state: &str, n: &mut u32, command: &str)
     c.send(format!("{tag} {command}\r\n")).await;
     let r = c.read_until_tagged(&tag).await;
     let st = status(r.last().unwrap());
-    assert!(st == "BAD" || st == "NO", "{state}: {command:?} was not refused: {r:#?}");
+    assert!(
+        st == "BAD" || st == "NO",
+        "{state}: {command:?} was not refused: {r:#?}"
+    );
     let noop = format!("n{n}");
     let r = c.cmd(&noop, "NOOP").await;
-    assert_eq!(status(r.last().unwrap()), "OK", "{state}: NOOP after {command:?}: {r:#?}");
+    assert_eq!(
+        status(r.last().unwrap()),
+        "OK",
+        "{state}: NOOP after {command:?}: {r:#?}"
+    );
 }
 
 /// RFC 9051 §3 and §6: each command is valid only in some states; in the
@@ -626,7 +722,14 @@ async fn imap_wrong_state_sweep() {
         assert_refused(&mut c, "not authenticated", &mut n, command).await;
     }
     // The session still works: log in, then sweep the authenticated state.
-    c.ok("l", &format!("AUTHENTICATE OAUTHBEARER {}", oauthbearer(ALICE, &server.token(ALICE)))).await;
+    c.ok(
+        "l",
+        &format!(
+            "AUTHENTICATE OAUTHBEARER {}",
+            oauthbearer(ALICE, &server.token(ALICE))
+        ),
+    )
+    .await;
     for command in [
         "FETCH 1 FLAGS",
         "STORE 1 +FLAGS (\\Seen)",
@@ -692,7 +795,11 @@ async fn imap_malformed_commands_keep_session() {
         .filter(|b| *b != b'\r' && *b != b'\n')
         .collect();
     random.extend_from_slice(b"x\r\n");
-    let long_line = format!("a FETCH 1 (BODY[HEADER.FIELDS ({})])\r\n", "X".repeat(70 * 1024)).into_bytes();
+    let long_line = format!(
+        "a FETCH 1 (BODY[HEADER.FIELDS ({})])\r\n",
+        "X".repeat(70 * 1024)
+    )
+    .into_bytes();
 
     let garbage: Vec<Vec<u8>> = vec![
         b"a FETCH\r\n".to_vec(),
@@ -728,7 +835,10 @@ async fn imap_malformed_commands_keep_session() {
             before.iter().any(|l| matches!(status(l), "BAD" | "NO")),
             "garbage {shown:?} was not answered with BAD/NO: {r:#?}"
         );
-        assert!(before.iter().all(|l| !l.starts_with("a OK")), "garbage {shown:?} succeeded: {r:#?}");
+        assert!(
+            before.iter().all(|l| !l.starts_with("a OK")),
+            "garbage {shown:?} succeeded: {r:#?}"
+        );
         assert_eq!(status(&last[0]), "OK", "NOOP after {shown:?}: {r:#?}");
     }
     // An empty line alone is skipped silently.
@@ -747,13 +857,20 @@ async fn imap_long_auth_line() {
     let server = start_server().await;
     let mut c = Client::connect_tls(&server, server.imaps, "imap").await;
     assert!(c.line().await.starts_with("* OK"));
-    let junk: String = (0..20 * 1024).map(|i| (b'a' + (i % 26) as u8) as char).collect();
+    let junk: String = (0..20 * 1024)
+        .map(|i| (b'a' + (i % 26) as u8) as char)
+        .collect();
     let ir = xoauth2(ALICE, &junk);
     assert!(ir.len() > 20 * 1024);
     c.send(format!("a AUTHENTICATE XOAUTH2 {ir}\r\n")).await;
     let challenge = c.line().await;
-    assert!(challenge.starts_with("+ "), "expected the XOAUTH2 error challenge, got {challenge:?}");
-    let json = B64.decode(challenge[2..].trim()).expect("challenge is base64");
+    assert!(
+        challenge.starts_with("+ "),
+        "expected the XOAUTH2 error challenge, got {challenge:?}"
+    );
+    let json = B64
+        .decode(challenge[2..].trim())
+        .expect("challenge is base64");
     let json: serde_json::Value = serde_json::from_slice(&json).expect("challenge is JSON");
     assert_eq!(json["status"], "401", "{json}");
     c.send("\r\n").await;
@@ -791,13 +908,22 @@ async fn imap_idle_wakes_on_delivery() {
     let delivered = Instant::now();
 
     let exists = a.try_line(Duration::from_secs(2)).await;
-    assert_eq!(exists.as_deref(), Some("* 1 EXISTS"), "no EXISTS within 2 s of delivery");
+    assert_eq!(
+        exists.as_deref(),
+        Some("* 1 EXISTS"),
+        "no EXISTS within 2 s of delivery"
+    );
     assert!(delivered.elapsed() < Duration::from_secs(2));
     a.send("DONE\r\n").await;
     let r = a.read_until_tagged("i").await;
     assert_eq!(status(r.last().unwrap()), "OK", "{r:#?}");
-    let r = a.ok("f", "FETCH 1 (BODY.PEEK[HEADER.FIELDS (SUBJECT)])").await;
-    assert_eq!(literal_after(&r[0], "BODY[HEADER.FIELDS (SUBJECT)]"), "Subject: wake up\r\n\r\n");
+    let r = a
+        .ok("f", "FETCH 1 (BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+        .await;
+    assert_eq!(
+        literal_after(&r[0], "BODY[HEADER.FIELDS (SUBJECT)]"),
+        "Subject: wake up\r\n\r\n"
+    );
     b.smtp_expect("QUIT", 221).await;
     drop((a, b));
     server.stop().await;
@@ -838,9 +964,13 @@ async fn imap_append_fetch_roundtrip() {
     let mut c = imap_tls_login(&server, ALICE).await;
 
     // Synchronizing literal: the data goes only after "+".
-    c.send(format!("a1 APPEND INBOX {{{}}}\r\n", MULTIPART.len())).await;
+    c.send(format!("a1 APPEND INBOX {{{}}}\r\n", MULTIPART.len()))
+        .await;
     let plus = c.line().await;
-    assert!(plus.starts_with("+"), "expected a continuation request, got {plus:?}");
+    assert!(
+        plus.starts_with("+"),
+        "expected a continuation request, got {plus:?}"
+    );
     c.send(format!("{MULTIPART}\r\n")).await;
     let r = c.read_until_tagged("a1").await;
     assert_eq!(status(r.last().unwrap()), "OK", "{r:#?}");
@@ -848,7 +978,11 @@ async fn imap_append_fetch_roundtrip() {
     let (validity, uid1): (u32, u32) = (first[0].parse().unwrap(), first[1].parse().unwrap());
 
     // Non-synchronizing literal (LITERAL+): no "+" is sent.
-    c.send(format!("a2 APPEND INBOX (\\Flagged) {{{}+}}\r\n{SIMPLE}\r\n", SIMPLE.len())).await;
+    c.send(format!(
+        "a2 APPEND INBOX (\\Flagged) {{{}+}}\r\n{SIMPLE}\r\n",
+        SIMPLE.len()
+    ))
+    .await;
     let r = c.read_until_tagged("a2").await;
     assert_eq!(status(r.last().unwrap()), "OK", "{r:#?}");
     let second = response_code(r.last().unwrap(), "APPENDUID");
@@ -858,11 +992,27 @@ async fn imap_append_fetch_roundtrip() {
 
     let r = c.ok("s", "SELECT INBOX").await;
     assert!(r.contains(&"* 2 EXISTS".to_string()), "{r:#?}");
-    assert!(r.iter().any(|l| l == &format!("* OK [UIDVALIDITY {validity}] UIDs valid")), "{r:#?}");
+    assert!(
+        r.iter()
+            .any(|l| l == &format!("* OK [UIDVALIDITY {validity}] UIDs valid")),
+        "{r:#?}"
+    );
 
     let r = c.ok("f1", "FETCH 1:2 (UID RFC822.SIZE FLAGS)").await;
-    assert_eq!(r[0], format!("* 1 FETCH (UID {uid1} RFC822.SIZE {} FLAGS ())", MULTIPART.len()));
-    assert_eq!(r[1], format!("* 2 FETCH (UID {uid2} RFC822.SIZE {} FLAGS (\\Flagged))", SIMPLE.len()));
+    assert_eq!(
+        r[0],
+        format!(
+            "* 1 FETCH (UID {uid1} RFC822.SIZE {} FLAGS ())",
+            MULTIPART.len()
+        )
+    );
+    assert_eq!(
+        r[1],
+        format!(
+            "* 2 FETCH (UID {uid2} RFC822.SIZE {} FLAGS (\\Flagged))",
+            SIMPLE.len()
+        )
+    );
 
     let r = c.ok("f2", "FETCH 1 (BODYSTRUCTURE)").await;
     assert_eq!(
@@ -874,14 +1024,25 @@ async fn imap_append_fetch_roundtrip() {
         )
     );
 
-    let r = c.ok("f3", "FETCH 1 (BODY.PEEK[HEADER.FIELDS (SUBJECT)] BODY.PEEK[2])").await;
-    assert_eq!(literal_after(&r[0], "BODY[HEADER.FIELDS (SUBJECT)]"), "Subject: Roundtrip test\r\n\r\n");
+    let r = c
+        .ok(
+            "f3",
+            "FETCH 1 (BODY.PEEK[HEADER.FIELDS (SUBJECT)] BODY.PEEK[2])",
+        )
+        .await;
+    assert_eq!(
+        literal_after(&r[0], "BODY[HEADER.FIELDS (SUBJECT)]"),
+        "Subject: Roundtrip test\r\n\r\n"
+    );
     assert_eq!(literal_after(&r[0], "BODY[2]"), "AAECAwQF");
     assert!(!r[0].contains("FLAGS"), "PEEK must not set \\Seen: {r:#?}");
 
     // BODY[1] without PEEK sets \Seen (RFC 9051 §6.4.5) and says so.
     let r = c.ok("f4", "FETCH 1 (BODY[1])").await;
-    assert_eq!(literal_after(&r[0], "BODY[1]"), "Hello part one.\r\nSecond line.\r\n");
+    assert_eq!(
+        literal_after(&r[0], "BODY[1]"),
+        "Hello part one.\r\nSecond line.\r\n"
+    );
     assert!(r[0].contains("FLAGS (\\Seen)"), "{r:#?}");
 
     let r = c.ok("f5", "FETCH 2 (BODY.PEEK[])").await;
@@ -889,7 +1050,10 @@ async fn imap_append_fetch_roundtrip() {
 
     // RFC 9051 §6.4.6: the new flags (in any order).
     let r = c.ok("st", "STORE 1 +FLAGS (\\Deleted)").await;
-    let flags = r[0].strip_prefix("* 1 FETCH (FLAGS (").and_then(|f| f.strip_suffix("))")).unwrap_or_else(|| panic!("{r:#?}"));
+    let flags = r[0]
+        .strip_prefix("* 1 FETCH (FLAGS (")
+        .and_then(|f| f.strip_suffix("))"))
+        .unwrap_or_else(|| panic!("{r:#?}"));
     let mut flags: Vec<&str> = flags.split(' ').collect();
     flags.sort_unstable();
     assert_eq!(flags, ["\\Deleted", "\\Seen"], "{r:#?}");
@@ -900,7 +1064,10 @@ async fn imap_append_fetch_roundtrip() {
     let r = c.ok("f6", "FETCH 1 (UID FLAGS)").await;
     assert_eq!(r[0], format!("* 1 FETCH (UID {uid2} FLAGS (\\Flagged))"));
     let r = c.ok("f7", &format!("UID FETCH {uid2} (RFC822.SIZE)")).await;
-    assert_eq!(r[0], format!("* 1 FETCH (UID {uid2} RFC822.SIZE {})", SIMPLE.len()));
+    assert_eq!(
+        r[0],
+        format!("* 1 FETCH (UID {uid2} RFC822.SIZE {})", SIMPLE.len())
+    );
     let r = c.ok("f8", &format!("UID FETCH {uid1} (FLAGS)")).await;
     assert_eq!(r.len(), 1, "an expunged UID must return nothing: {r:#?}");
 
@@ -910,7 +1077,11 @@ async fn imap_append_fetch_roundtrip() {
     let mut c = imap_tls_login(&server, ALICE).await;
     let r = c.ok("s", "SELECT INBOX").await;
     assert!(r.contains(&"* 1 EXISTS".to_string()), "{r:#?}");
-    assert!(r.iter().any(|l| l == &format!("* OK [UIDVALIDITY {validity}] UIDs valid")), "{r:#?}");
+    assert!(
+        r.iter()
+            .any(|l| l == &format!("* OK [UIDVALIDITY {validity}] UIDs valid")),
+        "{r:#?}"
+    );
     let r = c.ok("f", "FETCH 1 (UID)").await;
     assert_eq!(r[0], format!("* 1 FETCH (UID {uid2})"));
     drop(c);
@@ -941,13 +1112,20 @@ async fn smtp_rules() {
         .expect("EHLO advertises SIZE")
         .parse()
         .expect("SIZE value");
-    let lines = s.smtp_expect(&format!("MAIL FROM:<alice@example.test> SIZE={}", size + 1), 552).await;
+    let lines = s
+        .smtp_expect(
+            &format!("MAIL FROM:<alice@example.test> SIZE={}", size + 1),
+            552,
+        )
+        .await;
     assert!(lines[0].starts_with("552 5.3.4"), "{lines:?}");
 
     s.smtp_expect("MAIL FROM:<alice@example.test>", 250).await;
     let lines = s.smtp_expect("RCPT TO:<nobody@example.test>", 550).await;
     assert!(lines[0].starts_with("550 5.1.1"), "{lines:?}");
-    let lines = s.smtp_expect("RCPT TO:<someone@foreign.example>", 550).await;
+    let lines = s
+        .smtp_expect("RCPT TO:<someone@foreign.example>", 550)
+        .await;
     assert!(lines[0].starts_with("550 5.7.1"), "{lines:?}");
     s.smtp_expect("RCPT TO:<alice@example.test>", 250).await;
     s.smtp_expect("DATA", 354).await;
@@ -972,11 +1150,17 @@ async fn smtp_rules() {
     let bytes = stored.as_bytes();
     for (i, b) in bytes.iter().enumerate() {
         if *b == b'\n' {
-            assert!(i > 0 && bytes[i - 1] == b'\r', "bare LF stored at {i}: {stored:?}");
+            assert!(
+                i > 0 && bytes[i - 1] == b'\r',
+                "bare LF stored at {i}: {stored:?}"
+            );
         }
     }
     assert!(stored.contains("\r\nSubject: smtp rules\r\n\r\nline one\r\n.dotted after lf\r\n.dotted after crlf\r\nlast\r\n"), "{stored:?}");
-    assert!(!stored.contains("\n.."), "dot-stuffing not undone: {stored:?}");
+    assert!(
+        !stored.contains("\n.."),
+        "dot-stuffing not undone: {stored:?}"
+    );
     assert!(stored.ends_with("last\r\n"), "{stored:?}");
     s.smtp_expect("QUIT", 221).await;
     drop((s, imap));
@@ -998,27 +1182,54 @@ async fn oauthbearer_error_challenge() {
     let mut s = Client::connect_tls(&server, server.smtps, "smtp").await;
     assert_eq!(s.smtp_reply().await.0, 220);
     s.smtp_expect("EHLO x", 250).await;
-    let lines = s.smtp_expect(&format!("AUTH OAUTHBEARER {}", oauthbearer(ALICE, &expired)), 334).await;
-    let json = B64.decode(lines[0][4..].trim()).expect("334 text is base64");
+    let lines = s
+        .smtp_expect(
+            &format!("AUTH OAUTHBEARER {}", oauthbearer(ALICE, &expired)),
+            334,
+        )
+        .await;
+    let json = B64
+        .decode(lines[0][4..].trim())
+        .expect("334 text is base64");
     let json: serde_json::Value = serde_json::from_slice(&json).expect("error challenge is JSON");
     assert_eq!(json["status"], "invalid_token", "{json}");
     let lines = s.smtp_expect("AQ==", 535).await;
     assert!(lines[0].starts_with("535 5.7.8"), "{lines:?}");
     // The session goes on: a valid token now works.
-    s.smtp_expect(&format!("AUTH OAUTHBEARER {}", oauthbearer(ALICE, &server.token(ALICE))), 235).await;
+    s.smtp_expect(
+        &format!(
+            "AUTH OAUTHBEARER {}",
+            oauthbearer(ALICE, &server.token(ALICE))
+        ),
+        235,
+    )
+    .await;
 
     let mut c = Client::connect_tls(&server, server.imaps, "imap").await;
     assert!(c.line().await.starts_with("* OK"));
-    c.send(format!("a AUTHENTICATE OAUTHBEARER {}\r\n", oauthbearer(ALICE, &expired))).await;
+    c.send(format!(
+        "a AUTHENTICATE OAUTHBEARER {}\r\n",
+        oauthbearer(ALICE, &expired)
+    ))
+    .await;
     let challenge = c.line().await;
     assert!(challenge.starts_with("+ "), "{challenge:?}");
-    let json = B64.decode(challenge[2..].trim()).expect("challenge is base64");
+    let json = B64
+        .decode(challenge[2..].trim())
+        .expect("challenge is base64");
     let json: serde_json::Value = serde_json::from_slice(&json).expect("error challenge is JSON");
     assert_eq!(json["status"], "invalid_token", "{json}");
     c.send("AQ==\r\n").await;
     let r = c.read_until_tagged("a").await;
     assert_eq!(status(r.last().unwrap()), "NO", "{r:#?}");
-    c.ok("b", &format!("AUTHENTICATE OAUTHBEARER {}", oauthbearer(ALICE, &server.token(ALICE)))).await;
+    c.ok(
+        "b",
+        &format!(
+            "AUTHENTICATE OAUTHBEARER {}",
+            oauthbearer(ALICE, &server.token(ALICE))
+        ),
+    )
+    .await;
     drop((s, c));
     server.stop().await;
 }
@@ -1037,10 +1248,17 @@ async fn imap_sasl_without_initial_response_ends_with_tagged_no() {
         ("b", "XOAUTH2", xoauth2(ALICE, &expired), ""),
     ] {
         c.send(format!("{tag} AUTHENTICATE {mech}\r\n")).await;
-        assert_eq!(c.line().await.trim_end(), "+", "{mech}: the first challenge is empty");
+        assert_eq!(
+            c.line().await.trim_end(),
+            "+",
+            "{mech}: the first challenge is empty"
+        );
         c.send(format!("{message}\r\n")).await;
         let challenge = c.line().await;
-        assert!(challenge.starts_with("+ ") && challenge.len() > 3, "{mech}: {challenge:?}");
+        assert!(
+            challenge.starts_with("+ ") && challenge.len() > 3,
+            "{mech}: {challenge:?}"
+        );
         c.send(format!("{reply}\r\n")).await;
         let r = c.read_until_tagged(tag).await;
         assert_eq!(status(r.last().unwrap()), "NO", "{mech}: {r:#?}");
@@ -1048,7 +1266,8 @@ async fn imap_sasl_without_initial_response_ends_with_tagged_no() {
     // And a good token, the same way, logs in.
     c.send("c AUTHENTICATE XOAUTH2\r\n").await;
     assert_eq!(c.line().await.trim_end(), "+");
-    c.send(format!("{}\r\n", xoauth2(ALICE, &server.token(ALICE)))).await;
+    c.send(format!("{}\r\n", xoauth2(ALICE, &server.token(ALICE))))
+        .await;
     let r = c.read_until_tagged("c").await;
     assert_eq!(status(r.last().unwrap()), "OK", "{r:#?}");
     drop(c);
@@ -1059,7 +1278,9 @@ async fn imap_sasl_without_initial_response_ends_with_tagged_no() {
 async fn imap_tls_from(server: &TestServer, source: &str) -> std::io::Result<Client> {
     let socket = TcpSocket::new_v4()?;
     socket.bind(source.parse::<SocketAddr>().expect("source address"))?;
-    let tcp = socket.connect(SocketAddr::from(([127, 0, 0, 1], server.imaps))).await?;
+    let tcp = socket
+        .connect(SocketAddr::from(([127, 0, 0, 1], server.imaps)))
+        .await?;
     let mut c = Client::tls_over(server, tcp, "imap").await;
     assert!(c.line().await.starts_with("* OK"));
     Ok(c)
@@ -1077,7 +1298,11 @@ async fn timed_login(c: &mut Client, tag: &str, user: &str, password: &str) -> (
 /// failures from 127.0.0.1 slow 127.0.0.1 but not a login from 127.0.0.2.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_logins_from_one_ip_do_not_slow_others() {
-    let server = start_server_with(Delays { failure_ms: 200, max_failure_ms: 5_000 }).await;
+    let server = start_server_with(Delays {
+        failure_ms: 200,
+        max_failure_ms: 5_000,
+    })
+    .await;
     let mut other = match imap_tls_from(&server, "127.0.0.2:0").await {
         Ok(c) => c,
         Err(e) => {
@@ -1086,12 +1311,16 @@ async fn failed_logins_from_one_ip_do_not_slow_others() {
             return;
         }
     };
-    let mut one = imap_tls_from(&server, "127.0.0.1:0").await.expect("connect from 127.0.0.1");
+    let mut one = imap_tls_from(&server, "127.0.0.1:0")
+        .await
+        .expect("connect from 127.0.0.1");
 
     // Warm the key cache with a valid login, so timings below are the throttle's.
     let (st, _) = timed_login(&mut one, "w", ALICE, &server.token(ALICE)).await;
     assert_eq!(st, "OK");
-    let mut one = imap_tls_from(&server, "127.0.0.1:0").await.expect("connect from 127.0.0.1");
+    let mut one = imap_tls_from(&server, "127.0.0.1:0")
+        .await
+        .expect("connect from 127.0.0.1");
     // Two failures: the next attempt from 127.0.0.1 waits 200 ms · 2 = 400 ms.
     for tag in ["f1", "f2"] {
         let (st, _) = timed_login(&mut one, tag, ALICE, "not-a-token").await;
@@ -1101,13 +1330,19 @@ async fn failed_logins_from_one_ip_do_not_slow_others() {
     let (st, took) = timed_login(&mut other, "o", BOB, &server.token(BOB)).await;
     assert_eq!(st, "OK");
     println!("valid login from 127.0.0.2 after two failures from 127.0.0.1: {took:?}");
-    assert!(took < Duration::from_millis(200), "a login from 127.0.0.2 took {took:?}: slowed by 127.0.0.1's failures");
+    assert!(
+        took < Duration::from_millis(200),
+        "a login from 127.0.0.2 took {took:?}: slowed by 127.0.0.1's failures"
+    );
 
     // Control: 127.0.0.1 itself is slowed, so the throttle is really on.
     let (st, took) = timed_login(&mut one, "c", ALICE, &server.token(ALICE)).await;
     assert_eq!(st, "OK");
     println!("valid login from 127.0.0.1 after its two failures: {took:?}");
-    assert!(took >= Duration::from_millis(350), "127.0.0.1 was not slowed after two failures: {took:?}");
+    assert!(
+        took >= Duration::from_millis(350),
+        "127.0.0.1 was not slowed after two failures: {took:?}"
+    );
     drop((one, other));
     server.stop().await;
 }

@@ -4,14 +4,27 @@
 use std::sync::Arc;
 
 use tokenmail::message::MessageSummary;
-use tokenmail::store::{ChangeKind, FlagOp, MailStore, NewMessage, SledStore, StoreError, DEFAULT_MAILBOXES};
+use tokenmail::store::{
+    ChangeKind, DEFAULT_MAILBOXES, FlagOp, MailStore, NewMessage, SledStore, StoreError,
+};
 
 const MSG: &[u8] = b"From: a@example.test\r\nTo: b@example.test\r\nSubject: hi\r\n\r\nhello\r\n";
 
-fn append<S: MailStore>(s: &S, account: tokenmail::store::AccountId, mailbox: &str, raw: &[u8], flags: &[&str]) -> u32 {
+fn append<S: MailStore>(
+    s: &S,
+    account: tokenmail::store::AccountId,
+    mailbox: &str,
+    raw: &[u8],
+    flags: &[&str],
+) -> u32 {
     let mbox = s.mailbox_by_name(account, mailbox).unwrap().unwrap();
     let summary = MessageSummary::parse(raw);
-    let msg = NewMessage { raw, summary: &summary, flags: flags.iter().map(|f| f.to_string()).collect(), internal_date: 1_700_000_000 };
+    let msg = NewMessage {
+        raw,
+        summary: &summary,
+        flags: flags.iter().map(|f| f.to_string()).collect(),
+        internal_date: 1_700_000_000,
+    };
     s.append(&[(account, mbox.id)], &msg).unwrap()[0].uid
 }
 
@@ -20,9 +33,17 @@ fn new_account_has_standard_mailboxes<S: MailStore>(s: &S) {
     assert!(created);
     let (again, created_again) = s.ensure_account("alice@example.test").unwrap();
     assert_eq!((again, created_again), (a, false));
-    let names: Vec<String> = s.mailboxes(a).unwrap().into_iter().map(|m| m.record.name).collect();
+    let names: Vec<String> = s
+        .mailboxes(a)
+        .unwrap()
+        .into_iter()
+        .map(|m| m.record.name)
+        .collect();
     for (name, _) in DEFAULT_MAILBOXES {
-        assert!(names.contains(&name.to_string()), "{name} missing from {names:?}");
+        assert!(
+            names.contains(&name.to_string()),
+            "{name} missing from {names:?}"
+        );
     }
     let sent = s.mailbox_by_name(a, "Sent").unwrap().unwrap();
     assert_eq!(sent.record.special_use.as_deref(), Some("\\Sent"));
@@ -52,13 +73,23 @@ fn counters_follow_flags<S: MailStore>(s: &S) {
     let r = s.mailbox(a, inbox).unwrap().unwrap().record;
     assert_eq!((r.exists, r.unseen(), r.deleted), (2, 1, 0));
     assert_eq!(r.size, 2 * MSG.len() as u64);
-    let (updates, failed) = s.store_flags(a, inbox, &[u1, u2], FlagOp::Add, &["\\deleted".into(), "$Junk".into()], None).unwrap();
+    let (updates, failed) = s
+        .store_flags(
+            a,
+            inbox,
+            &[u1, u2],
+            FlagOp::Add,
+            &["\\deleted".into(), "$Junk".into()],
+            None,
+        )
+        .unwrap();
     assert!(failed.is_empty());
     assert_eq!(updates.len(), 2);
     assert_eq!(updates[0].flags, vec!["\\Seen", "\\Deleted", "$Junk"]);
     let r = s.mailbox(a, inbox).unwrap().unwrap().record;
     assert_eq!(r.deleted, 2);
-    s.store_flags(a, inbox, &[u1], FlagOp::Remove, &["\\SEEN".into()], None).unwrap();
+    s.store_flags(a, inbox, &[u1], FlagOp::Remove, &["\\SEEN".into()], None)
+        .unwrap();
     assert_eq!(s.mailbox(a, inbox).unwrap().unwrap().record.unseen(), 2);
     s.expunge(a, inbox, &[u1, u2]).unwrap();
     let r = s.mailbox(a, inbox).unwrap().unwrap().record;
@@ -70,8 +101,18 @@ fn conditional_store_respects_modseq<S: MailStore>(s: &S) {
     let inbox = s.mailbox_by_name(a, "INBOX").unwrap().unwrap().id;
     let u = append(s, a, "INBOX", MSG, &[]);
     let before = s.message(a, inbox, u).unwrap().unwrap().modseq;
-    s.store_flags(a, inbox, &[u], FlagOp::Add, &["\\Flagged".into()], None).unwrap();
-    let (updates, failed) = s.store_flags(a, inbox, &[u], FlagOp::Add, &["\\Seen".into()], Some(before)).unwrap();
+    s.store_flags(a, inbox, &[u], FlagOp::Add, &["\\Flagged".into()], None)
+        .unwrap();
+    let (updates, failed) = s
+        .store_flags(
+            a,
+            inbox,
+            &[u],
+            FlagOp::Add,
+            &["\\Seen".into()],
+            Some(before),
+        )
+        .unwrap();
     assert!(updates.is_empty());
     assert_eq!(failed, vec![u]);
 }
@@ -82,12 +123,16 @@ fn change_log_tells_what_happened<S: MailStore>(s: &S) {
     let start = inbox.record.highestmodseq;
     let u1 = append(s, a, "INBOX", MSG, &[]);
     let u2 = append(s, a, "INBOX", MSG, &[]);
-    s.store_flags(a, inbox.id, &[u1], FlagOp::Add, &["\\Seen".into()], None).unwrap();
+    s.store_flags(a, inbox.id, &[u1], FlagOp::Add, &["\\Seen".into()], None)
+        .unwrap();
     s.expunge(a, inbox.id, &[u2]).unwrap();
     let changes = s.changes_since(a, inbox.id, start).unwrap();
     let kinds: Vec<(u32, ChangeKind)> = changes.iter().map(|c| (c.uid, c.kind)).collect();
     // One live entry per message: u1's Added was replaced by Flags.
-    assert_eq!(kinds, vec![(u1, ChangeKind::Flags), (u2, ChangeKind::Expunged)]);
+    assert_eq!(
+        kinds,
+        vec![(u1, ChangeKind::Flags), (u2, ChangeKind::Expunged)]
+    );
     assert!(changes.windows(2).all(|w| w[0].modseq < w[1].modseq));
     let last = changes.last().unwrap().modseq;
     assert!(s.changes_since(a, inbox.id, last).unwrap().is_empty());
@@ -99,7 +144,12 @@ fn delivery_to_several_accounts_is_one_body<S: MailStore>(s: &S) {
     let ia = s.mailbox_by_name(a, "INBOX").unwrap().unwrap().id;
     let ib = s.mailbox_by_name(b, "INBOX").unwrap().unwrap().id;
     let summary = MessageSummary::parse(MSG);
-    let msg = NewMessage { raw: MSG, summary: &summary, flags: vec![], internal_date: 0 };
+    let msg = NewMessage {
+        raw: MSG,
+        summary: &summary,
+        flags: vec![],
+        internal_date: 0,
+    };
     let receipts = s.append(&[(a, ia), (b, ib)], &msg).unwrap();
     assert_eq!(receipts.len(), 2);
     let ra = s.message(a, ia, receipts[0].uid).unwrap().unwrap();
@@ -114,7 +164,10 @@ fn delivery_to_several_accounts_is_one_body<S: MailStore>(s: &S) {
 fn mailbox_names_are_unique<S: MailStore>(s: &S) {
     let (a, _) = s.ensure_account("n@example.test").unwrap();
     let m = s.create_mailbox(a, "Projects/2026", None).unwrap();
-    assert!(matches!(s.create_mailbox(a, "Projects/2026", None), Err(StoreError::MailboxExists)));
+    assert!(matches!(
+        s.create_mailbox(a, "Projects/2026", None),
+        Err(StoreError::MailboxExists)
+    ));
     assert!(m.record.uidvalidity > 0);
     s.set_subscribed(a, m.id, false).unwrap();
     assert!(!s.mailbox(a, m.id).unwrap().unwrap().record.subscribed);
@@ -125,7 +178,10 @@ async fn watchers_hear_commits<S: MailStore>(s: Arc<S>) {
     let mut rx = s.watch(a);
     rx.mark_unchanged();
     append(s.as_ref(), a, "INBOX", MSG, &[]);
-    tokio::time::timeout(std::time::Duration::from_secs(1), rx.changed()).await.unwrap().unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(1), rx.changed())
+        .await
+        .unwrap()
+        .unwrap();
     s.sync().await.unwrap();
     let (flushes, syncs) = s.flush_stats();
     assert!(flushes >= 1 && syncs >= 1);
@@ -175,7 +231,12 @@ mod sled_backend {
             let s = SledStore::open(dir.path()).unwrap();
             let (a, _) = s.ensure_account("r@example.test").unwrap();
             let uid = append(&s, a, "INBOX", MSG, &["\\Flagged"]);
-            let v = s.mailbox_by_name(a, "INBOX").unwrap().unwrap().record.uidvalidity;
+            let v = s
+                .mailbox_by_name(a, "INBOX")
+                .unwrap()
+                .unwrap()
+                .record
+                .uidvalidity;
             s.flush_blocking().unwrap();
             (uid, v)
         };

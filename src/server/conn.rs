@@ -47,7 +47,12 @@ pub struct Connection {
 impl Connection {
     /// Wraps a stream.
     pub fn new(stream: Stream, shutdown: watch::Receiver<bool>) -> Self {
-        Connection { stream: Some(stream), buf: Vec::with_capacity(4096), discarding: false, shutdown }
+        Connection {
+            stream: Some(stream),
+            buf: Vec::with_capacity(4096),
+            discarding: false,
+            shutdown,
+        }
     }
 
     /// True when TLS is active.
@@ -56,7 +61,9 @@ impl Connection {
     }
 
     fn stream(&mut self) -> io::Result<&mut Stream> {
-        self.stream.as_mut().ok_or_else(|| io::Error::other("connection is closed"))
+        self.stream
+            .as_mut()
+            .ok_or_else(|| io::Error::other("connection is closed"))
     }
 
     /// Takes one line of at most `max` bytes from the buffer.
@@ -97,6 +104,24 @@ impl Connection {
         }
     }
 
+    /// Reads one line of at most `max` bytes, waiting at most `idle` for
+    /// each read; `Ok(None)` when the line was too long (it is discarded).
+    pub async fn read_line(
+        &mut self,
+        max: usize,
+        idle: Duration,
+    ) -> Result<Option<Vec<u8>>, ReadStop> {
+        loop {
+            match self.take_line(max) {
+                Line::Complete(line) => return Ok(Some(line)),
+                Line::TooLong => return Ok(None),
+                Line::Incomplete => {
+                    self.fill(idle).await?;
+                }
+            }
+        }
+    }
+
     /// Reads more bytes into `buf`, waiting at most `idle`.
     pub async fn fill(&mut self, idle: Duration) -> Result<usize, ReadStop> {
         let mut chunk = [0u8; 16 * 1024];
@@ -134,7 +159,10 @@ impl Connection {
     pub async fn start_tls(&mut self, acceptor: &tokio_rustls::TlsAcceptor) -> io::Result<()> {
         self.buf.clear();
         self.discarding = false;
-        let stream = self.stream.take().ok_or_else(|| io::Error::other("connection is closed"))?;
+        let stream = self
+            .stream
+            .take()
+            .ok_or_else(|| io::Error::other("connection is closed"))?;
         self.stream = Some(stream.upgrade(acceptor).await?);
         Ok(())
     }

@@ -12,7 +12,12 @@ use crate::session::Shared;
 use crate::session::imap::{ImapFlow, ImapSession};
 
 /// Runs one IMAP connection to its end.
-pub async fn drive(mut conn: Connection, shared: Arc<Shared>, peer: SocketAddr, acceptor: tokio_rustls::TlsAcceptor) {
+pub async fn drive(
+    mut conn: Connection,
+    shared: Arc<Shared>,
+    peer: SocketAddr,
+    acceptor: tokio_rustls::TlsAcceptor,
+) {
     let mut session = ImapSession::new(shared.clone(), peer, conn.is_tls());
     session.greeting();
     let limits = &shared.config.limits;
@@ -30,7 +35,11 @@ pub async fn drive(mut conn: Connection, shared: Arc<Shared>, peer: SocketAddr, 
             tracing::Span::current().record("user", address);
             logged = true;
         }
-        let idle = Duration::from_secs(if logged { limits.idle_authenticated_secs } else { limits.idle_unauthenticated_secs });
+        let idle = Duration::from_secs(if logged {
+            limits.idle_authenticated_secs
+        } else {
+            limits.idle_unauthenticated_secs
+        });
         let framed = framer.feed(&mut conn.buf);
         let flow = match framed {
             Framed::Incomplete => match conn.fill(idle).await {
@@ -38,7 +47,11 @@ pub async fn drive(mut conn: Connection, shared: Arc<Shared>, peer: SocketAddr, 
                 Err(stop) => return goodbye(&mut conn, stop).await,
             },
             Framed::NeedContinuation { .. } => {
-                if conn.write_all(b"+ Ready for literal data\r\n").await.is_err() {
+                if conn
+                    .write_all(b"+ Ready for literal data\r\n")
+                    .await
+                    .is_err()
+                {
                     return;
                 }
                 continue;
@@ -64,6 +77,10 @@ pub async fn drive(mut conn: Connection, shared: Arc<Shared>, peer: SocketAddr, 
         };
         if let Err(stop) = follow(flow, &mut conn, &mut session, &shared, &acceptor, idle).await {
             return goodbye(&mut conn, stop).await;
+        }
+        if flow == ImapFlow::StartTls {
+            // The cleartext buffer was dropped; so is any framing state.
+            framer.reset();
         }
         if matches!(flow, ImapFlow::Close) {
             let _ = flush(&mut conn, &mut session).await;
@@ -93,7 +110,10 @@ async fn follow(
             }
             ImapFlow::AuthLine => {
                 flush(conn, session).await.map_err(ReadStop::Io)?;
-                let line = match read_line(conn, shared.config.limits.max_auth_line, idle).await? {
+                let line = match conn
+                    .read_line(shared.config.limits.max_auth_line, idle)
+                    .await?
+                {
                     Some(line) => line,
                     None => b"*".to_vec(),
                 };
@@ -109,8 +129,14 @@ async fn follow(
 
 /// RFC 2177: until the client sends DONE, pass every committed change in
 /// the account on as untagged responses, at once.
-async fn idle_loop(conn: &mut Connection, session: &mut ImapSession, shared: &Shared) -> Result<(), ReadStop> {
-    let Some(account) = session.account() else { return Ok(()) };
+async fn idle_loop(
+    conn: &mut Connection,
+    session: &mut ImapSession,
+    shared: &Shared,
+) -> Result<(), ReadStop> {
+    let Some(account) = session.account() else {
+        return Ok(());
+    };
     let mut changes = shared.store.watch(account);
     changes.mark_unchanged();
     let idle = Duration::from_secs(shared.config.limits.idle_authenticated_secs);
@@ -150,18 +176,6 @@ fn poll(session: &mut ImapSession) {
 async fn flush(conn: &mut Connection, session: &mut ImapSession) -> std::io::Result<()> {
     let out = session.take_output();
     conn.write_all(&out).await
-}
-
-async fn read_line(conn: &mut Connection, max: usize, idle: Duration) -> Result<Option<Vec<u8>>, ReadStop> {
-    loop {
-        match conn.take_line(max) {
-            Line::Complete(line) => return Ok(Some(line)),
-            Line::TooLong => return Ok(None),
-            Line::Incomplete => {
-                conn.fill(idle).await?;
-            }
-        }
-    }
 }
 
 fn frame_error_reply(e: &FrameError) -> String {

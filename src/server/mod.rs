@@ -30,7 +30,10 @@ use tls::Stream;
 pub enum ServerError {
     /// A listener could not bind.
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     /// The data directory or database could not be opened.
     #[error("storage at {path}: {message}")]
     Storage { path: String, message: String },
@@ -55,17 +58,22 @@ enum Service {
 /// Opens the store where `config` says: `data_dir/store`.
 pub fn open_store(config: &Config) -> Result<SledStore, ServerError> {
     let path = config.data_dir.join("store");
-    let storage = |message: String| ServerError::Storage { path: path.display().to_string(), message };
+    let storage = |message: String| ServerError::Storage {
+        path: path.display().to_string(),
+        message,
+    };
     std::fs::create_dir_all(&path).map_err(|e| storage(e.to_string()))?;
-    SledStore::open(&path).map_err(|e| {
-        storage(format!("{e} (is another tokenmail using this data_dir?)"))
-    })
+    SledStore::open(&path)
+        .map_err(|e| storage(format!("{e} (is another tokenmail using this data_dir?)")))
 }
 
 /// Runs every configured service until `shutdown` completes, then stops
 /// accepting, lets sessions end (closing them after a grace period),
 /// flushes storage and returns.
-pub async fn run(config: Arc<Config>, shutdown: impl Future<Output = ()>) -> Result<(), ServerError> {
+pub async fn run(
+    config: Arc<Config>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServerError> {
     let store = Arc::new(open_store(&config)?);
     run_with_store(config, store, shutdown).await
 }
@@ -80,22 +88,40 @@ pub async fn run_with_store(
         Some(p) => Some(std::fs::read(p).map_err(ServerError::CaFile)?),
         None => None,
     };
-    let validator = Arc::new(Validator::new(config.trusted_issuers(), config.domains.clone(), HttpClient::new(extra_ca)));
+    let validator = Arc::new(Validator::new(
+        config.trusted_issuers(),
+        config.domains.clone(),
+        HttpClient::new(extra_ca),
+    ));
     let limiter = Arc::new(LoginLimiter::new(config.auth.limiter_settings()));
-    let shared = Arc::new(Shared { config: config.clone(), store: store.clone(), validator, limiter });
+    let shared = Arc::new(Shared {
+        config: config.clone(),
+        store: store.clone(),
+        validator,
+        limiter,
+    });
     let (stop_tx, stop_rx) = watch::channel(false);
 
     let issuer_task = start_dev_issuer(&config, stop_rx.clone()).await?;
     let acceptor = match &config.tls {
-        Some(t) => Some(tokio_rustls::TlsAcceptor::from(tls::load_server_config(&t.cert, &t.key)?)),
+        Some(t) => Some(tokio_rustls::TlsAcceptor::from(tls::load_server_config(
+            &t.cert, &t.key,
+        )?)),
         None => None,
     };
     let listeners = bind_all(&config).await?;
     let limit = Arc::new(Semaphore::new(config.limits.max_connections));
     let mut accept_tasks = Vec::new();
     for (listener, service) in listeners {
-        let Some(acceptor) = acceptor.clone() else { continue };
-        let ctx = AcceptContext { shared: shared.clone(), acceptor, limit: limit.clone(), stop: stop_rx.clone() };
+        let Some(acceptor) = acceptor.clone() else {
+            continue;
+        };
+        let ctx = AcceptContext {
+            shared: shared.clone(),
+            acceptor,
+            limit: limit.clone(),
+            stop: stop_rx.clone(),
+        };
         accept_tasks.push(tokio::spawn(accept_loop(listener, service, ctx)));
     }
     tracing::info!(hostname = %config.hostname, "tokenmail is serving");
@@ -113,7 +139,10 @@ pub async fn run_with_store(
     if let Some(t) = issuer_task {
         let _ = tokio::time::timeout(Duration::from_secs(2), t).await;
     }
-    store.flush_blocking().map_err(|e| ServerError::Storage { path: config.data_dir.display().to_string(), message: e.to_string() })?;
+    store.flush_blocking().map_err(|e| ServerError::Storage {
+        path: config.data_dir.display().to_string(),
+        message: e.to_string(),
+    })?;
     let (flushes, syncs) = crate::store::MailStore::flush_stats(store.as_ref());
     tracing::info!(flushes, syncs, "storage flushed; bye");
     Ok(())
@@ -124,14 +153,22 @@ async fn start_dev_issuer(
     config: &Config,
     mut stop: watch::Receiver<bool>,
 ) -> Result<Option<tokio::task::JoinHandle<()>>, ServerError> {
-    let Some(dev) = &config.dev_issuer else { return Ok(None) };
+    let Some(dev) = &config.dev_issuer else {
+        return Ok(None);
+    };
     let issuer = DevIssuer::load_or_create(&dev.issuer, &dev.key, &dev.audience)
         .map_err(|e| ServerError::DevIssuer(e.to_string()))?;
-    let addr = issuer.listen_addr().map_err(|e| ServerError::DevIssuer(e.to_string()))?;
-    let listener = TcpListener::bind(addr).await.map_err(|source| ServerError::Bind { addr, source })?;
+    let addr = issuer
+        .listen_addr()
+        .map_err(|e| ServerError::DevIssuer(e.to_string()))?;
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServerError::Bind { addr, source })?;
     tracing::info!(issuer = %dev.issuer, %addr, "development issuer serving discovery and JWKS");
     let shutdown = async move { stopped(&mut stop).await };
-    Ok(Some(tokio::spawn(Arc::new(issuer).serve(listener, shutdown))))
+    Ok(Some(tokio::spawn(
+        Arc::new(issuer).serve(listener, shutdown),
+    )))
 }
 
 /// Completes once the shutdown signal is raised (or its sender is gone).
@@ -143,14 +180,32 @@ async fn stopped(stop: &mut watch::Receiver<bool>) {
 async fn bind_all(config: &Config) -> Result<Vec<(TcpListener, Service)>, ServerError> {
     let mut out = Vec::new();
     let groups = [
-        (&config.imap.listen, Service::Imap { implicit_tls: false }),
-        (&config.imap.listen_tls, Service::Imap { implicit_tls: true }),
-        (&config.submission.listen, Service::Submission { implicit_tls: false }),
-        (&config.submission.listen_tls, Service::Submission { implicit_tls: true }),
+        (
+            &config.imap.listen,
+            Service::Imap {
+                implicit_tls: false,
+            },
+        ),
+        (
+            &config.imap.listen_tls,
+            Service::Imap { implicit_tls: true },
+        ),
+        (
+            &config.submission.listen,
+            Service::Submission {
+                implicit_tls: false,
+            },
+        ),
+        (
+            &config.submission.listen_tls,
+            Service::Submission { implicit_tls: true },
+        ),
     ];
     for (addrs, service) in groups {
         for &addr in addrs {
-            let l = TcpListener::bind(addr).await.map_err(|source| ServerError::Bind { addr, source })?;
+            let l = TcpListener::bind(addr)
+                .await
+                .map_err(|source| ServerError::Bind { addr, source })?;
             tracing::info!(%addr, ?service, "listening");
             out.push((l, service));
         }

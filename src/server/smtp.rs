@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::conn::{Connection, Line, ReadStop};
+use super::conn::{Connection, ReadStop};
 use crate::proto::smtp::{DataEnd, DataProgress, DataReader};
 use crate::session::Shared;
 use crate::session::smtp::{DataOutcome, SmtpFlow, SmtpSession};
@@ -21,7 +21,12 @@ const MAX_COMMAND_LINE: usize = 4096;
 const MAX_TEXT_LINE: usize = 1000;
 
 /// Runs one submission connection to its end.
-pub async fn drive(mut conn: Connection, shared: Arc<Shared>, peer: SocketAddr, acceptor: tokio_rustls::TlsAcceptor) {
+pub async fn drive(
+    mut conn: Connection,
+    shared: Arc<Shared>,
+    peer: SocketAddr,
+    acceptor: tokio_rustls::TlsAcceptor,
+) {
     let mut session = SmtpSession::new(shared.clone(), peer, conn.is_tls());
     session.greeting();
     let limits = &shared.config.limits;
@@ -35,7 +40,11 @@ pub async fn drive(mut conn: Connection, shared: Arc<Shared>, peer: SocketAddr, 
             tracing::Span::current().record("user", address);
             logged = true;
         }
-        let idle = Duration::from_secs(if logged { limits.idle_authenticated_secs } else { limits.idle_unauthenticated_secs });
+        let idle = Duration::from_secs(if logged {
+            limits.idle_authenticated_secs
+        } else {
+            limits.idle_unauthenticated_secs
+        });
         flow = match flow {
             SmtpFlow::Close => break,
             SmtpFlow::StartTls => {
@@ -46,7 +55,7 @@ pub async fn drive(mut conn: Connection, shared: Arc<Shared>, peer: SocketAddr, 
                 session.tls_started();
                 SmtpFlow::Command
             }
-            SmtpFlow::Command => match read_line(&mut conn, limits.max_auth_line, idle).await {
+            SmtpFlow::Command => match conn.read_line(limits.max_auth_line, idle).await {
                 Ok(Some(line)) if line.len() > MAX_COMMAND_LINE && !is_auth(&line) => {
                     session.line_too_long();
                     SmtpFlow::Command
@@ -58,7 +67,7 @@ pub async fn drive(mut conn: Connection, shared: Arc<Shared>, peer: SocketAddr, 
                 }
                 Err(stop) => return goodbye(&mut conn, stop).await,
             },
-            SmtpFlow::AuthLine => match read_line(&mut conn, limits.max_auth_line, idle).await {
+            SmtpFlow::AuthLine => match conn.read_line(limits.max_auth_line, idle).await {
                 Ok(Some(line)) => session.auth_line(&line).await,
                 Ok(None) => session.auth_line(b"*").await,
                 Err(stop) => return goodbye(&mut conn, stop).await,
@@ -82,21 +91,12 @@ async fn write(conn: &mut Connection, session: &mut SmtpSession) -> std::io::Res
     conn.write_all(&out).await
 }
 
-/// One line; `Ok(None)` when it was too long (already discarded).
-async fn read_line(conn: &mut Connection, max: usize, idle: Duration) -> Result<Option<Vec<u8>>, ReadStop> {
-    loop {
-        match conn.take_line(max) {
-            Line::Complete(line) => return Ok(Some(line)),
-            Line::TooLong => return Ok(None),
-            Line::Incomplete => {
-                conn.fill(idle).await?;
-            }
-        }
-    }
-}
-
 /// Reads the message after 354 up to `<CRLF>.<CRLF>` (RFC 5321 §4.1.1.4).
-async fn read_data(conn: &mut Connection, max_size: u64, idle: Duration) -> Result<DataOutcome, ReadStop> {
+async fn read_data(
+    conn: &mut Connection,
+    max_size: u64,
+    idle: Duration,
+) -> Result<DataOutcome, ReadStop> {
     let mut reader = DataReader::new(MAX_TEXT_LINE, max_size);
     loop {
         let DataProgress { consumed, end } = reader.feed(&conn.buf);

@@ -32,7 +32,10 @@ impl Shared {
         let (account, created) = self.store.ensure_account(principal.address())?;
         if created {
             self.store.sync().await?;
-            tracing::info!(address = principal.address(), "account created on first login");
+            tracing::info!(
+                address = principal.address(),
+                "account created on first login"
+            );
         }
         Ok(account)
     }

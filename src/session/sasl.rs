@@ -59,19 +59,34 @@ impl AuthContext {
     /// Validates a token presented for `claimed_user` (when the client named
     /// one), applying the per-IP throttle. The claimed user must be the
     /// token's address (CONTRACT.md; RFC 7628 §3.1 `a=`).
-    pub async fn login(&self, token: &Secret, claimed_user: Option<&str>) -> Result<Principal, SaslFailure> {
+    pub async fn login(
+        &self,
+        token: &Secret,
+        claimed_user: Option<&str>,
+    ) -> Result<Principal, SaslFailure> {
         self.limiter.before_attempt(self.peer).await;
         let token = String::from_utf8_lossy(token.expose());
         let result = match self.validator.validate(token.trim(), self.purpose).await {
-            Ok(p) if claimed_user.is_none_or(|u| u.trim().eq_ignore_ascii_case(p.address())) => Ok(p),
+            Ok(p) if claimed_user.is_none_or(|u| u.trim().eq_ignore_ascii_case(p.address())) => {
+                Ok(p)
+            }
             Ok(p) => {
-                tracing::info!(address = p.address(), "SASL user does not match the token's address");
-                Err(SaslFailure { cause: None, temporary: false })
+                tracing::info!(
+                    address = p.address(),
+                    "SASL user does not match the token's address"
+                );
+                Err(SaslFailure {
+                    cause: None,
+                    temporary: false,
+                })
             }
             Err(e) => {
                 // The validator logged why, with the token's fingerprint.
                 let temporary = e.is_temporary();
-                Err(SaslFailure { cause: Some(e), temporary })
+                Err(SaslFailure {
+                    cause: Some(e),
+                    temporary,
+                })
             }
         };
         match &result {
@@ -112,8 +127,16 @@ pub struct SaslExchange {
 impl SaslExchange {
     /// Starts `mechanism` with the optional initial response (base64 text
     /// as sent; `=` means empty, RFC 4959 §3 / RFC 4954 §4).
-    pub async fn start(mechanism: Mechanism, initial: Option<Secret>, ctx: AuthContext) -> (SaslExchange, SaslStep) {
-        let mut ex = SaslExchange { mechanism, ctx, state: State::AwaitMessage };
+    pub async fn start(
+        mechanism: Mechanism,
+        initial: Option<Secret>,
+        ctx: AuthContext,
+    ) -> (SaslExchange, SaslStep) {
+        let mut ex = SaslExchange {
+            mechanism,
+            ctx,
+            state: State::AwaitMessage,
+        };
         let step = match (mechanism, initial) {
             (Mechanism::Login, None) => {
                 ex.state = State::AwaitUsername;
@@ -140,7 +163,8 @@ impl SaslExchange {
             State::Done => SaslStep::Cancelled,
             State::AwaitUsername => match sasl::decode_base64(line) {
                 Ok(user) => {
-                    self.state = State::AwaitPassword(String::from_utf8_lossy(user.expose()).into_owned());
+                    self.state =
+                        State::AwaitPassword(String::from_utf8_lossy(user.expose()).into_owned());
                     SaslStep::Challenge(B64.decode(LOGIN_PASSWORD_CHALLENGE).unwrap_or_default())
                 }
                 Err(e) => SaslStep::Malformed(e),
@@ -176,9 +200,15 @@ impl SaslExchange {
             },
             Mechanism::Plain => match sasl::parse_plain(message.expose()) {
                 Ok(p) => {
-                    if p.authzid.as_deref().is_some_and(|z| !z.is_empty() && !z.eq_ignore_ascii_case(&p.authcid)) {
+                    if p.authzid
+                        .as_deref()
+                        .is_some_and(|z| !z.is_empty() && !z.eq_ignore_ascii_case(&p.authcid))
+                    {
                         // Acting as another user is not supported (RFC 4616 §2).
-                        return self.finish(Err(SaslFailure { cause: None, temporary: false }));
+                        return self.finish(Err(SaslFailure {
+                            cause: None,
+                            temporary: false,
+                        }));
                     }
                     let result = self.ctx.login(&p.password, Some(&p.authcid)).await;
                     self.finish(result)
@@ -200,7 +230,11 @@ impl SaslExchange {
     /// OAUTHBEARER (RFC 7628 §3.2.2) and XOAUTH2 answer a failure with an
     /// error challenge; the client's next line, whatever it is, ends the
     /// exchange with the failure.
-    fn finish_with_error_challenge(&mut self, result: Result<Principal, SaslFailure>, oauthbearer: bool) -> SaslStep {
+    fn finish_with_error_challenge(
+        &mut self,
+        result: Result<Principal, SaslFailure>,
+        oauthbearer: bool,
+    ) -> SaslStep {
         match result {
             Ok(p) => self.finish(Ok(p)),
             Err(failure) => {

@@ -99,7 +99,10 @@ impl GroupFlusher {
 
     /// (disk flushes, sync calls) so far.
     pub fn stats(&self) -> (u64, u64) {
-        (self.flushes.load(Ordering::Relaxed), self.syncs.load(Ordering::Relaxed))
+        (
+            self.flushes.load(Ordering::Relaxed),
+            self.syncs.load(Ordering::Relaxed),
+        )
     }
 }
 

@@ -42,7 +42,10 @@ pub fn mailbox_name(a: AccountId, name: &str) -> Vec<u8> {
 }
 
 pub fn message(a: AccountId, m: MailboxId, uid: u32) -> Vec<u8> {
-    prefixed(b'e', &[&a.0.to_be_bytes(), &m.0.to_be_bytes(), &uid.to_be_bytes()])
+    prefixed(
+        b'e',
+        &[&a.0.to_be_bytes(), &m.0.to_be_bytes(), &uid.to_be_bytes()],
+    )
 }
 
 pub fn messages_of(a: AccountId, m: MailboxId) -> Vec<u8> {
@@ -50,11 +53,22 @@ pub fn messages_of(a: AccountId, m: MailboxId) -> Vec<u8> {
 }
 
 pub fn change(a: AccountId, m: MailboxId, modseq: u64) -> Vec<u8> {
-    prefixed(b'c', &[&a.0.to_be_bytes(), &m.0.to_be_bytes(), &modseq.to_be_bytes()])
+    prefixed(
+        b'c',
+        &[
+            &a.0.to_be_bytes(),
+            &m.0.to_be_bytes(),
+            &modseq.to_be_bytes(),
+        ],
+    )
 }
 
 pub fn changes_of(a: AccountId, m: MailboxId) -> Vec<u8> {
-    messages_of(a, m).iter().enumerate().map(|(i, b)| if i == 0 { b'c' } else { *b }).collect()
+    messages_of(a, m)
+        .iter()
+        .enumerate()
+        .map(|(i, b)| if i == 0 { b'c' } else { *b })
+        .collect()
 }
 
 pub fn body(id: u64) -> Vec<u8> {

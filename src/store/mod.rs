@@ -167,20 +167,39 @@ pub trait MailStore: Send + Sync + 'static {
     fn mailbox(&self, account: AccountId, mailbox: MailboxId) -> StoreResult<Option<MailboxInfo>>;
 
     /// Creates a mailbox with a fresh UIDVALIDITY.
-    fn create_mailbox(&self, account: AccountId, name: &str, special_use: Option<&str>) -> StoreResult<MailboxInfo>;
+    fn create_mailbox(
+        &self,
+        account: AccountId,
+        name: &str,
+        special_use: Option<&str>,
+    ) -> StoreResult<MailboxInfo>;
 
     /// Marks a mailbox subscribed or not (RFC 9051 §6.3.7).
-    fn set_subscribed(&self, account: AccountId, mailbox: MailboxId, subscribed: bool) -> StoreResult<()>;
+    fn set_subscribed(
+        &self,
+        account: AccountId,
+        mailbox: MailboxId,
+        subscribed: bool,
+    ) -> StoreResult<()>;
 
     /// Appends messages to mailboxes in one atomic transaction (a delivery
     /// to several recipients, or one APPEND). Committed, not yet durable.
-    fn append(&self, targets: &[(AccountId, MailboxId)], message: &NewMessage<'_>) -> StoreResult<Vec<AppendReceipt>>;
+    fn append(
+        &self,
+        targets: &[(AccountId, MailboxId)],
+        message: &NewMessage<'_>,
+    ) -> StoreResult<Vec<AppendReceipt>>;
 
     /// The UIDs of a mailbox, ascending.
     fn uids(&self, account: AccountId, mailbox: MailboxId) -> StoreResult<Vec<u32>>;
 
     /// A message's record: flags, dates, size, MODSEQ, where its body is.
-    fn message(&self, account: AccountId, mailbox: MailboxId, uid: u32) -> StoreResult<Option<MessageRecord>>;
+    fn message(
+        &self,
+        account: AccountId,
+        mailbox: MailboxId,
+        uid: u32,
+    ) -> StoreResult<Option<MessageRecord>>;
 
     /// The parse stored at delivery.
     fn summary(&self, record: &MessageRecord) -> StoreResult<MessageSummary>;
@@ -202,10 +221,20 @@ pub trait MailStore: Send + Sync + 'static {
     ) -> StoreResult<(Vec<FlagUpdate>, Vec<u32>)>;
 
     /// Removes the given messages; returns the UIDs really removed.
-    fn expunge(&self, account: AccountId, mailbox: MailboxId, uids: &[u32]) -> StoreResult<Vec<u32>>;
+    fn expunge(
+        &self,
+        account: AccountId,
+        mailbox: MailboxId,
+        uids: &[u32],
+    ) -> StoreResult<Vec<u32>>;
 
     /// The change log of a mailbox after `modseq`, oldest first.
-    fn changes_since(&self, account: AccountId, mailbox: MailboxId, modseq: u64) -> StoreResult<Vec<Change>>;
+    fn changes_since(
+        &self,
+        account: AccountId,
+        mailbox: MailboxId,
+        modseq: u64,
+    ) -> StoreResult<Vec<Change>>;
 
     /// Makes everything committed so far durable (group commit).
     fn sync(&self) -> BoxFuture<'_, StoreResult<()>>;
@@ -220,7 +249,14 @@ pub trait MailStore: Send + Sync + 'static {
 /// Normalizes a flag to its canonical wire form: system flags in their
 /// RFC 9051 §2.3.2 capitalization, keywords unchanged.
 pub fn canonical_flag(flag: &str) -> String {
-    const SYSTEM: [&str; 6] = ["\\Seen", "\\Answered", "\\Flagged", "\\Deleted", "\\Draft", "\\Recent"];
+    const SYSTEM: [&str; 6] = [
+        "\\Seen",
+        "\\Answered",
+        "\\Flagged",
+        "\\Deleted",
+        "\\Draft",
+        "\\Recent",
+    ];
     SYSTEM
         .iter()
         .find(|s| s.eq_ignore_ascii_case(flag))

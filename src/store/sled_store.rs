@@ -34,7 +34,10 @@ pub struct SledStore {
 impl SledStore {
     /// Opens (or creates) the database in `dir`.
     pub fn open(dir: &Path) -> StoreResult<SledStore> {
-        let db = sled::Config::new().path(dir).mode(sled::Mode::HighThroughput).open()?;
+        let db = sled::Config::new()
+            .path(dir)
+            .mode(sled::Mode::HighThroughput)
+            .open()?;
         let tree = db.open_tree("mail")?;
         Ok(SledStore {
             flusher: GroupFlusher::new(db.clone()),
@@ -57,8 +60,15 @@ impl SledStore {
         }
     }
 
-    fn get_record<T: serde::de::DeserializeOwned>(&self, what: &'static str, key: &[u8]) -> StoreResult<Option<T>> {
-        self.tree.get(key)?.map(|v| records::decode(what, &v)).transpose()
+    fn get_record<T: serde::de::DeserializeOwned>(
+        &self,
+        what: &'static str,
+        key: &[u8],
+    ) -> StoreResult<Option<T>> {
+        self.tree
+            .get(key)?
+            .map(|v| records::decode(what, &v))
+            .transpose()
     }
 
     fn transaction<T>(&self, f: impl Fn(&TransactionalTree) -> TxResult<T>) -> StoreResult<T> {
@@ -76,7 +86,12 @@ impl SledStore {
                 let rec: AccountRecord = decode_tx("account", &existing)?;
                 return Ok((AccountId(rec.id), false));
             }
-            let mut account = AccountRecord { id: id.0, next_mailbox: 1, last_uidvalidity: 0, created: now };
+            let mut account = AccountRecord {
+                id: id.0,
+                next_mailbox: 1,
+                last_uidvalidity: 0,
+                created: now,
+            };
             for (name, special) in DEFAULT_MAILBOXES {
                 create_mailbox_tx(tx, &mut account, name, special)?;
             }
@@ -88,7 +103,10 @@ impl SledStore {
 }
 
 fn unix_now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 fn decode_tx<T: serde::de::DeserializeOwned>(what: &'static str, bytes: &[u8]) -> TxResult<T> {
@@ -159,7 +177,10 @@ fn log_change_tx(
     if let Some(old) = old_modseq {
         tx.remove(keys::change(a, m, old))?;
     }
-    tx.insert(keys::change(a, m, modseq), records::encode(&ChangeRecord { uid, kind }))?;
+    tx.insert(
+        keys::change(a, m, modseq),
+        records::encode(&ChangeRecord { uid, kind }),
+    )?;
     Ok(())
 }
 
@@ -195,7 +216,9 @@ fn apply_flag_op(current: &[String], op: FlagOp, flags: &[String]) -> Vec<String
 
 impl MailStore for SledStore {
     fn account(&self, address: &str) -> StoreResult<Option<AccountId>> {
-        Ok(self.get_record::<AccountRecord>("account", &keys::account(address))?.map(|r| AccountId(r.id)))
+        Ok(self
+            .get_record::<AccountRecord>("account", &keys::account(address))?
+            .map(|r| AccountId(r.id)))
     }
 
     fn ensure_account(&self, address: &str) -> StoreResult<(AccountId, bool)> {
@@ -209,31 +232,52 @@ impl MailStore for SledStore {
         let mut out = Vec::new();
         for item in self.tree.scan_prefix(keys::mailboxes_of(account)) {
             let (k, v) = item?;
-            let id = keys::mailbox_id_of_key(&k).ok_or(StoreError::Corrupt { what: "mailbox key", detail: String::new() })?;
-            out.push(MailboxInfo { id, record: records::decode("mailbox", &v)? });
+            let id = keys::mailbox_id_of_key(&k).ok_or(StoreError::Corrupt {
+                what: "mailbox key",
+                detail: String::new(),
+            })?;
+            out.push(MailboxInfo {
+                id,
+                record: records::decode("mailbox", &v)?,
+            });
         }
         out.sort_by(|a, b| a.record.name.cmp(&b.record.name));
         Ok(out)
     }
 
     fn mailbox_by_name(&self, account: AccountId, name: &str) -> StoreResult<Option<MailboxInfo>> {
-        let Some(id) = self.tree.get(keys::mailbox_name(account, name))? else { return Ok(None) };
-        let id = MailboxId(u32::from_be_bytes(
-            id.as_ref().try_into().map_err(|_| StoreError::Corrupt { what: "mailbox name", detail: String::new() })?,
-        ));
+        let Some(id) = self.tree.get(keys::mailbox_name(account, name))? else {
+            return Ok(None);
+        };
+        let id = MailboxId(u32::from_be_bytes(id.as_ref().try_into().map_err(
+            |_| StoreError::Corrupt {
+                what: "mailbox name",
+                detail: String::new(),
+            },
+        )?));
         self.mailbox(account, id)
     }
 
     fn mailbox(&self, account: AccountId, mailbox: MailboxId) -> StoreResult<Option<MailboxInfo>> {
         Ok(self
             .get_record::<MailboxRecord>("mailbox", &keys::mailbox(account, mailbox))?
-            .map(|record| MailboxInfo { id: mailbox, record }))
+            .map(|record| MailboxInfo {
+                id: mailbox,
+                record,
+            }))
     }
 
-    fn create_mailbox(&self, account: AccountId, name: &str, special_use: Option<&str>) -> StoreResult<MailboxInfo> {
+    fn create_mailbox(
+        &self,
+        account: AccountId,
+        name: &str,
+        special_use: Option<&str>,
+    ) -> StoreResult<MailboxInfo> {
         let address_key = self.account_key(account)?;
         let info = self.transaction(|tx| {
-            let Some(v) = tx.get(&address_key)? else { return abort(StoreError::NoSuchAccount) };
+            let Some(v) = tx.get(&address_key)? else {
+                return abort(StoreError::NoSuchAccount);
+            };
             let mut rec: AccountRecord = decode_tx("account", &v)?;
             let info = create_mailbox_tx(tx, &mut rec, name, special_use)?;
             tx.insert(address_key.as_slice(), records::encode(&rec))?;
@@ -243,7 +287,12 @@ impl MailStore for SledStore {
         Ok(info)
     }
 
-    fn set_subscribed(&self, account: AccountId, mailbox: MailboxId, subscribed: bool) -> StoreResult<()> {
+    fn set_subscribed(
+        &self,
+        account: AccountId,
+        mailbox: MailboxId,
+        subscribed: bool,
+    ) -> StoreResult<()> {
         self.transaction(|tx| {
             let mut rec = load_mailbox_tx(tx, account, mailbox)?;
             rec.subscribed = subscribed;
@@ -252,7 +301,11 @@ impl MailStore for SledStore {
         })
     }
 
-    fn append(&self, targets: &[(AccountId, MailboxId)], message: &NewMessage<'_>) -> StoreResult<Vec<AppendReceipt>> {
+    fn append(
+        &self,
+        targets: &[(AccountId, MailboxId)],
+        message: &NewMessage<'_>,
+    ) -> StoreResult<Vec<AppendReceipt>> {
         if targets.is_empty() {
             return Ok(Vec::new());
         }
@@ -263,7 +316,10 @@ impl MailStore for SledStore {
         let receipts = self.transaction(|tx| {
             tx.insert(keys::body(body_id), message.raw)?;
             tx.insert(keys::summary(body_id), summary.as_slice())?;
-            tx.insert(keys::refcount(body_id), &(targets.len() as u32).to_be_bytes())?;
+            tx.insert(
+                keys::refcount(body_id),
+                &(targets.len() as u32).to_be_bytes(),
+            )?;
             let mut receipts = Vec::with_capacity(targets.len());
             for &(a, m) in targets {
                 let mut mbox = load_mailbox_tx(tx, a, m)?;
@@ -284,7 +340,11 @@ impl MailStore for SledStore {
                 tx.insert(keys::message(a, m, uid), records::encode(&rec))?;
                 log_change_tx(tx, a, m, None, modseq, uid, ChangeKind::Added)?;
                 tx.insert(keys::mailbox(a, m), records::encode(&mbox))?;
-                receipts.push(AppendReceipt { uidvalidity: mbox.uidvalidity, uid, modseq });
+                receipts.push(AppendReceipt {
+                    uidvalidity: mbox.uidvalidity,
+                    uid,
+                    modseq,
+                });
             }
             Ok(receipts)
         })?;
@@ -298,27 +358,45 @@ impl MailStore for SledStore {
 
     fn uids(&self, account: AccountId, mailbox: MailboxId) -> StoreResult<Vec<u32>> {
         let mut out = Vec::new();
-        for item in self.tree.scan_prefix(keys::messages_of(account, mailbox)).keys() {
+        for item in self
+            .tree
+            .scan_prefix(keys::messages_of(account, mailbox))
+            .keys()
+        {
             let k = item?;
-            out.push(keys::uid_of_message_key(&k).ok_or(StoreError::Corrupt { what: "message key", detail: String::new() })?);
+            out.push(keys::uid_of_message_key(&k).ok_or(StoreError::Corrupt {
+                what: "message key",
+                detail: String::new(),
+            })?);
         }
         Ok(out)
     }
 
-    fn message(&self, account: AccountId, mailbox: MailboxId, uid: u32) -> StoreResult<Option<MessageRecord>> {
+    fn message(
+        &self,
+        account: AccountId,
+        mailbox: MailboxId,
+        uid: u32,
+    ) -> StoreResult<Option<MessageRecord>> {
         self.get_record("message", &keys::message(account, mailbox, uid))
     }
 
     fn summary(&self, record: &MessageRecord) -> StoreResult<MessageSummary> {
         self.get_record("summary", &keys::summary(record.body))?
-            .ok_or(StoreError::Corrupt { what: "summary", detail: format!("missing for body {}", record.body) })
+            .ok_or(StoreError::Corrupt {
+                what: "summary",
+                detail: format!("missing for body {}", record.body),
+            })
     }
 
     fn body(&self, record: &MessageRecord) -> StoreResult<Vec<u8>> {
         self.tree
             .get(keys::body(record.body))?
             .map(|v| v.to_vec())
-            .ok_or(StoreError::Corrupt { what: "body", detail: format!("missing body {}", record.body) })
+            .ok_or(StoreError::Corrupt {
+                what: "body",
+                detail: format!("missing body {}", record.body),
+            })
     }
 
     fn store_flags(
@@ -353,8 +431,20 @@ impl MailStore for SledStore {
                 rec.modseq = mbox.highestmodseq;
                 rec.flags = new_flags;
                 tx.insert(key, records::encode(&rec))?;
-                log_change_tx(tx, account, mailbox, Some(old), rec.modseq, uid, ChangeKind::Flags)?;
-                updates.push(FlagUpdate { uid, flags: rec.flags, modseq: rec.modseq });
+                log_change_tx(
+                    tx,
+                    account,
+                    mailbox,
+                    Some(old),
+                    rec.modseq,
+                    uid,
+                    ChangeKind::Flags,
+                )?;
+                updates.push(FlagUpdate {
+                    uid,
+                    flags: rec.flags,
+                    modseq: rec.modseq,
+                });
             }
             tx.insert(keys::mailbox(account, mailbox), records::encode(&mbox))?;
             Ok((updates, failed))
@@ -365,7 +455,12 @@ impl MailStore for SledStore {
         Ok(result)
     }
 
-    fn expunge(&self, account: AccountId, mailbox: MailboxId, uids: &[u32]) -> StoreResult<Vec<u32>> {
+    fn expunge(
+        &self,
+        account: AccountId,
+        mailbox: MailboxId,
+        uids: &[u32],
+    ) -> StoreResult<Vec<u32>> {
         let removed = self.transaction(|tx| {
             let mut mbox = load_mailbox_tx(tx, account, mailbox)?;
             let mut removed = Vec::new();
@@ -379,7 +474,15 @@ impl MailStore for SledStore {
                 mbox.exists = mbox.exists.saturating_sub(1);
                 mbox.size = mbox.size.saturating_sub(rec.size);
                 mbox.highestmodseq += 1;
-                log_change_tx(tx, account, mailbox, Some(rec.modseq), mbox.highestmodseq, uid, ChangeKind::Expunged)?;
+                log_change_tx(
+                    tx,
+                    account,
+                    mailbox,
+                    Some(rec.modseq),
+                    mbox.highestmodseq,
+                    uid,
+                    ChangeKind::Expunged,
+                )?;
                 removed.push(uid);
             }
             tx.insert(keys::mailbox(account, mailbox), records::encode(&mbox))?;
@@ -391,7 +494,12 @@ impl MailStore for SledStore {
         Ok(removed)
     }
 
-    fn changes_since(&self, account: AccountId, mailbox: MailboxId, modseq: u64) -> StoreResult<Vec<Change>> {
+    fn changes_since(
+        &self,
+        account: AccountId,
+        mailbox: MailboxId,
+        modseq: u64,
+    ) -> StoreResult<Vec<Change>> {
         let start = keys::change(account, mailbox, modseq.saturating_add(1));
         let prefix = keys::changes_of(account, mailbox);
         let mut out = Vec::new();
@@ -400,9 +508,18 @@ impl MailStore for SledStore {
             if !k.starts_with(&prefix) {
                 break;
             }
-            let tail: [u8; 8] = k[k.len() - 8..].try_into().map_err(|_| StoreError::Corrupt { what: "change key", detail: String::new() })?;
+            let tail: [u8; 8] = k[k.len() - 8..]
+                .try_into()
+                .map_err(|_| StoreError::Corrupt {
+                    what: "change key",
+                    detail: String::new(),
+                })?;
             let rec: ChangeRecord = records::decode("change", &v)?;
-            out.push(Change { modseq: u64::from_be_bytes(tail), uid: rec.uid, kind: rec.kind });
+            out.push(Change {
+                modseq: u64::from_be_bytes(tail),
+                uid: rec.uid,
+                kind: rec.kind,
+            });
         }
         Ok(out)
     }
@@ -415,7 +532,10 @@ impl MailStore for SledStore {
         let mut watchers = self.watchers.lock().unwrap_or_else(|p| p.into_inner());
         // Drop senders nobody listens to any more, so the map stays small.
         watchers.retain(|_, tx| tx.receiver_count() > 0);
-        watchers.entry(account).or_insert_with(|| watch::channel(0).0).subscribe()
+        watchers
+            .entry(account)
+            .or_insert_with(|| watch::channel(0).0)
+            .subscribe()
     }
 
     fn flush_stats(&self) -> (u64, u64) {
@@ -426,8 +546,14 @@ impl MailStore for SledStore {
 impl SledStore {
     /// The `a` key of an account id, through the `i` index.
     fn account_key(&self, account: AccountId) -> StoreResult<Vec<u8>> {
-        let address = self.tree.get(keys::account_address(account))?.ok_or(StoreError::NoSuchAccount)?;
-        let address = std::str::from_utf8(&address).map_err(|e| StoreError::Corrupt { what: "account address", detail: e.to_string() })?;
+        let address = self
+            .tree
+            .get(keys::account_address(account))?
+            .ok_or(StoreError::NoSuchAccount)?;
+        let address = std::str::from_utf8(&address).map_err(|e| StoreError::Corrupt {
+            what: "account address",
+            detail: e.to_string(),
+        })?;
         Ok(keys::account(address))
     }
 }

@@ -15,16 +15,23 @@ impl ImapSession {
         date: Option<DateTime>,
         message: Vec<u8>,
     ) -> CommandResult {
-        let info = self.find_mailbox(name).map_err(|_| no(Some("TRYCREATE"), "No such mailbox"))?;
+        let info = self
+            .find_mailbox(name)
+            .map_err(|_| no(Some("TRYCREATE"), "No such mailbox"))?;
         if message.is_empty() {
             return Err(no(None, "Cannot append an empty message"));
         }
         if message.len() as u64 > self.shared.config.limits.max_message_size {
             return Err(no(Some("TOOBIG"), "Message exceeds the size limit"));
         }
-        let account = self.account().expect("allowed() admits APPEND only when logged in");
-        let flags: Vec<String> =
-            flags.iter().filter(|f| !matches!(f, Flag::Recent)).map(|f| f.as_str().to_string()).collect();
+        let account = self
+            .account()
+            .expect("allowed() admits APPEND only when logged in");
+        let flags: Vec<String> = flags
+            .iter()
+            .filter(|f| !matches!(f, Flag::Recent))
+            .map(|f| f.as_str().to_string())
+            .collect();
         let summary = MessageSummary::parse(&message);
         let new = NewMessage {
             raw: &message,
@@ -36,6 +43,9 @@ impl ImapSession {
         let receipt = store.append(&[(account, info.id)], &new)?;
         store.sync().await?;
         let r = receipt[0];
-        Ok((Some(format!("APPENDUID {} {}", r.uidvalidity, r.uid)), "APPEND completed".into()))
+        Ok((
+            Some(format!("APPENDUID {} {}", r.uidvalidity, r.uid)),
+            "APPEND completed".into(),
+        ))
     }
 }

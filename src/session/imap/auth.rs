@@ -21,9 +21,16 @@ impl ImapSession {
     }
 
     /// LOGIN user token: only over TLS (LOGINDISABLED before it).
-    pub(super) async fn login_command(&mut self, username: &str, password: Secret) -> CommandResult {
+    pub(super) async fn login_command(
+        &mut self,
+        username: &str,
+        password: Secret,
+    ) -> CommandResult {
         if !self.tls {
-            return Err(no(Some("PRIVACYREQUIRED"), "LOGIN is disabled before STARTTLS"));
+            return Err(no(
+                Some("PRIVACYREQUIRED"),
+                "LOGIN is disabled before STARTTLS",
+            ));
         }
         let ctx = self.auth_context();
         if ctx.is_blocked() {
@@ -44,7 +51,10 @@ impl ImapSession {
     ) -> (ImapFlow, Option<CommandResult>) {
         let refuse = |e: CommandError| (ImapFlow::Command, Some(Err(e)));
         if !self.tls {
-            return refuse(no(Some("PRIVACYREQUIRED"), "Authentication is disabled before STARTTLS"));
+            return refuse(no(
+                Some("PRIVACYREQUIRED"),
+                "Authentication is disabled before STARTTLS",
+            ));
         }
         let Some(mech) = Mechanism::from_name(mechanism).filter(|m| *m != Mechanism::Login) else {
             return refuse(no(Some("CANNOT"), "Unsupported authentication mechanism"));
@@ -65,7 +75,9 @@ impl ImapSession {
 
     /// One client line during AUTHENTICATE.
     pub async fn auth_line(&mut self, line: &[u8]) -> ImapFlow {
-        let Some((_, exchange)) = self.sasl.as_mut() else { return ImapFlow::Command };
+        let Some((_, exchange)) = self.sasl.as_mut() else {
+            return ImapFlow::Command;
+        };
         let step = exchange.step(line).await;
         let (flow, result) = self.sasl_step(step).await;
         // A continued exchange completes with the AUTHENTICATE command's
@@ -90,16 +102,23 @@ impl ImapSession {
             SaslStep::Success(principal) => self.logged_in(principal).await,
             SaslStep::Failure(f) => Err(login_failure(&f)),
             SaslStep::Cancelled => Err(CommandError::Bad("Authentication cancelled".into())),
-            SaslStep::Malformed(e) => Err(CommandError::Bad(format!("Cannot decode response: {e}"))),
+            SaslStep::Malformed(e) => {
+                Err(CommandError::Bad(format!("Cannot decode response: {e}")))
+            }
         };
         (ImapFlow::Command, Some(result))
     }
 
     async fn logged_in(&mut self, principal: Principal) -> CommandResult {
         let account = self.shared.open_account(&principal).await?;
-        tracing::info!(address = principal.address(), jti = principal.jti(), "logged in");
+        tracing::info!(
+            address = principal.address(),
+            jti = principal.jti(),
+            "logged in"
+        );
         self.state = State::Authenticated(Login { principal, account });
-        let caps = super::capability::list(self.tls, true, self.shared.config.limits.max_message_size);
+        let caps =
+            super::capability::list(self.tls, true, self.shared.config.limits.max_message_size);
         Ok((Some(format!("CAPABILITY {caps}")), "Logged in".into()))
     }
 }
@@ -109,7 +128,10 @@ impl ImapSession {
 fn login_failure(f: &SaslFailure) -> CommandError {
     tracing::info!(reason = %f.reason(), "login failed");
     if f.temporary {
-        no(Some("UNAVAILABLE"), "Cannot verify the token right now; try again")
+        no(
+            Some("UNAVAILABLE"),
+            "Cannot verify the token right now; try again",
+        )
     } else {
         no(Some("AUTHENTICATIONFAILED"), "Invalid credentials")
     }

@@ -3,7 +3,13 @@
 
 /// The capabilities to announce.
 pub fn list(tls: bool, authenticated: bool, max_message_size: u64) -> String {
-    let mut caps = vec!["IMAP4rev1".to_string(), "LITERAL+".into(), "ID".into(), "ENABLE".into(), "IDLE".into()];
+    let mut caps = vec![
+        "IMAP4rev1".to_string(),
+        "LITERAL+".into(),
+        "ID".into(),
+        "ENABLE".into(),
+        "IDLE".into(),
+    ];
     if !tls {
         caps.push("STARTTLS".into());
         caps.push("LOGINDISABLED".into());
@@ -14,7 +20,13 @@ pub fn list(tls: bool, authenticated: bool, max_message_size: u64) -> String {
         }
     }
     if authenticated {
-        for c in ["NAMESPACE", "UIDPLUS", "UNSELECT", "CHILDREN", "SPECIAL-USE"] {
+        for c in [
+            "NAMESPACE",
+            "UIDPLUS",
+            "UNSELECT",
+            "CHILDREN",
+            "SPECIAL-USE",
+        ] {
             caps.push(c.into());
         }
         caps.push(format!("APPENDLIMIT={max_message_size}"));

@@ -17,7 +17,11 @@ struct Needs {
 }
 
 fn needs(items: &[FetchAttr]) -> Needs {
-    let mut n = Needs { summary: false, body: false, sets_seen: false };
+    let mut n = Needs {
+        summary: false,
+        body: false,
+        sets_seen: false,
+    };
     for item in items {
         match item {
             FetchAttr::Envelope | FetchAttr::BodyStructure | FetchAttr::Body => n.summary = true,
@@ -43,11 +47,21 @@ fn needs(items: &[FetchAttr]) -> Needs {
 
 impl ImapSession {
     /// FETCH / UID FETCH.
-    pub(super) async fn fetch(&mut self, uid_mode: bool, set: &SequenceSet, items: &[FetchAttr]) -> CommandResult {
-        if items.iter().any(|i| matches!(i, FetchAttr::Binary { .. } | FetchAttr::BinarySize { .. })) {
+    pub(super) async fn fetch(
+        &mut self,
+        uid_mode: bool,
+        set: &SequenceSet,
+        items: &[FetchAttr],
+    ) -> CommandResult {
+        if items
+            .iter()
+            .any(|i| matches!(i, FetchAttr::Binary { .. } | FetchAttr::BinarySize { .. }))
+        {
             return Err(CommandError::Bad("BINARY is not supported".into()));
         }
-        let State::Selected(login, sel) = &mut self.state else { unreachable!("allowed() checked") };
+        let State::Selected(login, sel) = &mut self.state else {
+            unreachable!("allowed() checked")
+        };
         if !uid_mode && sel.seq_out_of_range(set) {
             return Err(CommandError::Bad("Invalid message sequence number".into()));
         }
@@ -62,7 +76,14 @@ impl ImapSession {
         let mut flags_changed = std::collections::HashSet::new();
         if need.sets_seen && !sel.read_only {
             let uids: Vec<u32> = messages.iter().map(|m| m.1).collect();
-            let (updates, _) = store.store_flags(account, mailbox, &uids, FlagOp::Add, &["\\Seen".into()], None)?;
+            let (updates, _) = store.store_flags(
+                account,
+                mailbox,
+                &uids,
+                FlagOp::Add,
+                &["\\Seen".into()],
+                None,
+            )?;
             for u in updates {
                 sel.own_changes.insert(u.uid, u.modseq);
                 flags_changed.insert(u.uid);
@@ -71,10 +92,25 @@ impl ImapSession {
 
         let mut out = Vec::new();
         for (seq, uid) in messages {
-            let Some(record) = store.message(account, mailbox, uid)? else { continue };
-            let summary = if need.summary { Some(store.summary(&record)?) } else { None };
-            let body = if need.body { Some(store.body(&record)?) } else { None };
-            let msg = Loaded { uid, record: &record, summary: summary.as_ref(), body: body.as_deref() };
+            let Some(record) = store.message(account, mailbox, uid)? else {
+                continue;
+            };
+            let summary = if need.summary {
+                Some(store.summary(&record)?)
+            } else {
+                None
+            };
+            let body = if need.body {
+                Some(store.body(&record)?)
+            } else {
+                None
+            };
+            let msg = Loaded {
+                uid,
+                record: &record,
+                summary: summary.as_ref(),
+                body: body.as_deref(),
+            };
             out.extend_from_slice(format!("* {seq} FETCH (").as_bytes());
             let mut first = true;
             let mut sep = |out: &mut Vec<u8>| {
@@ -97,7 +133,11 @@ impl ImapSession {
             out.extend_from_slice(b")\r\n");
         }
         self.out.extend_from_slice(&out);
-        ok(if uid_mode { "UID FETCH completed" } else { "FETCH completed" })
+        ok(if uid_mode {
+            "UID FETCH completed"
+        } else {
+            "FETCH completed"
+        })
     }
 }
 
@@ -112,12 +152,22 @@ struct Loaded<'a> {
 fn write_item(out: &mut Vec<u8>, item: &FetchAttr, m: &Loaded<'_>) {
     match item {
         FetchAttr::Uid => out.extend_from_slice(format!("UID {}", m.uid).as_bytes()),
-        FetchAttr::Flags => out.extend_from_slice(format!("FLAGS {}", flag_list(&m.record.flags)).as_bytes()),
+        FetchAttr::Flags => {
+            out.extend_from_slice(format!("FLAGS {}", flag_list(&m.record.flags)).as_bytes())
+        }
         FetchAttr::InternalDate => out.extend_from_slice(
-            format!("INTERNALDATE \"{}\"", crate::time::imap_internal_date(m.record.internal_date, 0)).as_bytes(),
+            format!(
+                "INTERNALDATE \"{}\"",
+                crate::time::imap_internal_date(m.record.internal_date, 0)
+            )
+            .as_bytes(),
         ),
-        FetchAttr::Rfc822Size => out.extend_from_slice(format!("RFC822.SIZE {}", m.record.size).as_bytes()),
-        FetchAttr::ModSeq => out.extend_from_slice(format!("MODSEQ ({})", m.record.modseq).as_bytes()),
+        FetchAttr::Rfc822Size => {
+            out.extend_from_slice(format!("RFC822.SIZE {}", m.record.size).as_bytes())
+        }
+        FetchAttr::ModSeq => {
+            out.extend_from_slice(format!("MODSEQ ({})", m.record.modseq).as_bytes())
+        }
         FetchAttr::Envelope => {
             out.extend_from_slice(b"ENVELOPE ");
             summary(m).write_envelope(out);
@@ -130,7 +180,9 @@ fn write_item(out: &mut Vec<u8>, item: &FetchAttr, m: &Loaded<'_>) {
             out.extend_from_slice(b"BODY ");
             summary(m).write_body_structure(out, false);
         }
-        FetchAttr::BodySection { section, partial, .. } => {
+        FetchAttr::BodySection {
+            section, partial, ..
+        } => {
             out.extend_from_slice(format!("BODY[{}]", section_spec(section)).as_bytes());
             let data = section_data(m, &section.part, section.text.as_ref());
             write_partial(out, &data, *partial);
@@ -166,11 +218,17 @@ fn section_data(m: &Loaded<'_>, part: &[u32], text: Option<&SectionText>) -> Vec
     }
     let text = text.map(|t| match t {
         SectionText::Header => MsgSection::Header,
-        SectionText::HeaderFields { not, fields } => MsgSection::HeaderFields { not: *not, fields: fields.clone() },
+        SectionText::HeaderFields { not, fields } => MsgSection::HeaderFields {
+            not: *not,
+            fields: fields.clone(),
+        },
         SectionText::Text => MsgSection::Text,
         SectionText::Mime => MsgSection::Mime,
     });
-    summary(m).section(raw, part, text.as_ref()).map(|c| c.into_owned()).unwrap_or_default()
+    summary(m)
+        .section(raw, part, text.as_ref())
+        .map(|c| c.into_owned())
+        .unwrap_or_default()
 }
 
 /// The section as echoed in the response: `1.2.HEADER.FIELDS (SUBJECT)`.
@@ -183,7 +241,11 @@ fn section_spec(section: &Section) -> String {
             SectionText::Mime => "MIME".into(),
             SectionText::HeaderFields { not, fields } => {
                 let names: Vec<String> = fields.iter().map(|f| f.to_ascii_uppercase()).collect();
-                format!("HEADER.FIELDS{} ({})", if *not { ".NOT" } else { "" }, names.join(" "))
+                format!(
+                    "HEADER.FIELDS{} ({})",
+                    if *not { ".NOT" } else { "" },
+                    names.join(" ")
+                )
             }
         });
     }

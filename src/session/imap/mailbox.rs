@@ -13,7 +13,11 @@ pub const DELIMITER: char = '/';
 
 /// `INBOX` in any case is the inbox (RFC 9051 §5.1).
 pub fn normalize_name(name: &str) -> String {
-    if name.eq_ignore_ascii_case("INBOX") { "INBOX".to_string() } else { name.trim_end_matches(DELIMITER).to_string() }
+    if name.eq_ignore_ascii_case("INBOX") {
+        "INBOX".to_string()
+    } else {
+        name.trim_end_matches(DELIMITER).to_string()
+    }
 }
 
 impl ImapSession {
@@ -71,7 +75,15 @@ impl ImapSession {
         };
         self.state = State::Selected(login, selected);
         let code = if read_only { "READ-ONLY" } else { "READ-WRITE" };
-        Ok((Some(code.into()), if read_only { "EXAMINE completed" } else { "SELECT completed" }.into()))
+        Ok((
+            Some(code.into()),
+            if read_only {
+                "EXAMINE completed"
+            } else {
+                "SELECT completed"
+            }
+            .into(),
+        ))
     }
 
     /// CREATE, with RFC 6154 `USE (\Sent)`.
@@ -85,7 +97,9 @@ impl ImapSession {
         if special.as_deref().is_some_and(|s| !is_special_use(s)) {
             return Err(no(Some("USEATTR"), "Unknown special-use attribute"));
         }
-        self.shared.store.create_mailbox(account, &name, special.as_deref())?;
+        self.shared
+            .store
+            .create_mailbox(account, &name, special.as_deref())?;
         ok("CREATE completed")
     }
 
@@ -94,12 +108,21 @@ impl ImapSession {
         let info = self.find_mailbox(name)?;
         let account = self.login_ref().account;
         self.shared.store.set_subscribed(account, info.id, on)?;
-        ok(if on { "SUBSCRIBE completed" } else { "UNSUBSCRIBE completed" })
+        ok(if on {
+            "SUBSCRIBE completed"
+        } else {
+            "UNSUBSCRIBE completed"
+        })
     }
 
     /// LIST and LSUB with RFC 3501 wildcards (`*` any, `%` no delimiter),
     /// special-use attributes (RFC 6154) and children (RFC 3348).
-    pub(super) fn list(&mut self, reference: &str, patterns: &[String], lsub: bool) -> CommandResult {
+    pub(super) fn list(
+        &mut self,
+        reference: &str,
+        patterns: &[String],
+        lsub: bool,
+    ) -> CommandResult {
         let verb = if lsub { "LSUB" } else { "LIST" };
         if patterns.len() == 1 && patterns[0].is_empty() {
             // RFC 9051 §6.3.9: an empty pattern asks for the delimiter.
@@ -115,13 +138,19 @@ impl ImapSession {
             if lsub && !b.record.subscribed {
                 continue;
             }
-            let matched = patterns.iter().any(|p| wildcard_match(&format!("{reference}{p}"), name));
+            let matched = patterns
+                .iter()
+                .any(|p| wildcard_match(&format!("{reference}{p}"), name));
             if !matched {
                 continue;
             }
             let mut attrs = Vec::new();
             let prefix = format!("{name}{DELIMITER}");
-            attrs.push(if names.iter().any(|n| n.starts_with(&prefix)) { "\\HasChildren" } else { "\\HasNoChildren" });
+            attrs.push(if names.iter().any(|n| n.starts_with(&prefix)) {
+                "\\HasChildren"
+            } else {
+                "\\HasNoChildren"
+            });
             if let Some(s) = &b.record.special_use {
                 attrs.push(s);
             }
@@ -155,7 +184,9 @@ impl ImapSession {
                 StatusItem::Deleted => format!("DELETED {}", r.deleted),
                 StatusItem::Size => format!("SIZE {}", r.size),
                 StatusItem::HighestModSeq => format!("HIGHESTMODSEQ {}", r.highestmodseq),
-                StatusItem::AppendLimit => format!("APPENDLIMIT {}", self.shared.config.limits.max_message_size),
+                StatusItem::AppendLimit => {
+                    format!("APPENDLIMIT {}", self.shared.config.limits.max_message_size)
+                }
             });
         }
         let mut line = b"STATUS ".to_vec();
@@ -169,14 +200,27 @@ impl ImapSession {
 }
 
 fn is_special_use(attr: &str) -> bool {
-    ["\\All", "\\Archive", "\\Drafts", "\\Flagged", "\\Junk", "\\Sent", "\\Trash"].iter().any(|a| a.eq_ignore_ascii_case(attr))
+    [
+        "\\All",
+        "\\Archive",
+        "\\Drafts",
+        "\\Flagged",
+        "\\Junk",
+        "\\Sent",
+        "\\Trash",
+    ]
+    .iter()
+    .any(|a| a.eq_ignore_ascii_case(attr))
 }
 
 /// RFC 9051 §6.3.9 wildcards: `*` matches anything, `%` anything but the
 /// delimiter. `INBOX` matches case-insensitively. Iterative, so hostile
 /// patterns cannot blow the stack; quadratic at worst in short inputs.
 pub fn wildcard_match(pattern: &str, name: &str) -> bool {
-    let pattern = if pattern.len() >= 5 && pattern[..5].eq_ignore_ascii_case("INBOX") && name.starts_with("INBOX") {
+    let pattern = if pattern.len() >= 5
+        && pattern[..5].eq_ignore_ascii_case("INBOX")
+        && name.starts_with("INBOX")
+    {
         format!("INBOX{}", &pattern[5..])
     } else {
         pattern.to_string()

@@ -82,7 +82,10 @@ pub enum CommandError {
     /// `BAD text`.
     Bad(String),
     /// `NO [code] text`.
-    No { code: Option<&'static str>, text: String },
+    No {
+        code: Option<&'static str>,
+        text: String,
+    },
     /// `NO [SERVERBUG]`, cause logged.
     Server(StoreError),
 }
@@ -90,9 +93,18 @@ pub enum CommandError {
 impl From<StoreError> for CommandError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::NoSuchMailbox => CommandError::No { code: Some("NONEXISTENT"), text: "No such mailbox".into() },
-            StoreError::MailboxExists => CommandError::No { code: Some("ALREADYEXISTS"), text: "Mailbox already exists".into() },
-            StoreError::NotAllowed(t) => CommandError::No { code: Some("CANNOT"), text: t.into() },
+            StoreError::NoSuchMailbox => CommandError::No {
+                code: Some("NONEXISTENT"),
+                text: "No such mailbox".into(),
+            },
+            StoreError::MailboxExists => CommandError::No {
+                code: Some("ALREADYEXISTS"),
+                text: "Mailbox already exists".into(),
+            },
+            StoreError::NotAllowed(t) => CommandError::No {
+                code: Some("CANNOT"),
+                text: t.into(),
+            },
             other => CommandError::Server(other),
         }
     }
@@ -107,7 +119,10 @@ fn ok(text: &str) -> CommandResult {
 }
 
 fn no(code: Option<&'static str>, text: impl Into<String>) -> CommandError {
-    CommandError::No { code, text: text.into() }
+    CommandError::No {
+        code,
+        text: text.into(),
+    }
 }
 
 /// RFC 9051 §6: which commands each state accepts. `Err` is the reason
@@ -118,7 +133,9 @@ pub fn allowed(state: &State, body: &CommandBody) -> Result<(), &'static str> {
     let selected = matches!(state, State::Selected(..));
     match body {
         C::Capability | C::Noop | C::Logout | C::Id(_) => Ok(()),
-        C::StartTls | C::Authenticate { .. } | C::Login { .. } if authenticated => Err("Already authenticated"),
+        C::StartTls | C::Authenticate { .. } | C::Login { .. } if authenticated => {
+            Err("Already authenticated")
+        }
         C::StartTls | C::Authenticate { .. } | C::Login { .. } => Ok(()),
         _ if !authenticated => Err("Log in first"),
         C::Enable(_)
@@ -143,14 +160,25 @@ pub fn allowed(state: &State, body: &CommandBody) -> Result<(), &'static str> {
 impl ImapSession {
     /// A new session; `tls` is true on the implicit-TLS port.
     pub fn new(shared: Arc<Shared>, peer: SocketAddr, tls: bool) -> Self {
-        ImapSession { shared, peer, tls, state: State::NotAuthenticated, sasl: None, idle_tag: None, out: Vec::new() }
+        ImapSession {
+            shared,
+            peer,
+            tls,
+            state: State::NotAuthenticated,
+            sasl: None,
+            idle_tag: None,
+            out: Vec::new(),
+        }
     }
 
     /// The greeting (RFC 9051 §7.1.1), with capabilities so clients can
     /// skip a CAPABILITY round trip.
     pub fn greeting(&mut self) {
         let caps = capability::list(self.tls, false, self.shared.config.limits.max_message_size);
-        self.untagged(&format!("OK [CAPABILITY {caps}] {} tokenmail ready", self.shared.config.hostname));
+        self.untagged(&format!(
+            "OK [CAPABILITY {caps}] {} tokenmail ready",
+            self.shared.config.hostname
+        ));
     }
 
     /// Output produced so far, for the driver to write.
@@ -206,7 +234,11 @@ impl ImapSession {
     }
 
     /// Runs a command; `None` as result means the handler already answered.
-    async fn dispatch(&mut self, tag: &str, body: CommandBody) -> (ImapFlow, Option<CommandResult>) {
+    async fn dispatch(
+        &mut self,
+        tag: &str,
+        body: CommandBody,
+    ) -> (ImapFlow, Option<CommandResult>) {
         use CommandBody as C;
         let done = |r: CommandResult| (ImapFlow::Command, Some(r));
         match body {
@@ -220,9 +252,10 @@ impl ImapSession {
             C::Id(_) => done(self.id()),
             C::StartTls => self.starttls(),
             C::Login { username, password } => done(self.login_command(&username, password).await),
-            C::Authenticate { mechanism, initial_response } => {
-                self.authenticate(tag, &mechanism, initial_response).await
-            }
+            C::Authenticate {
+                mechanism,
+                initial_response,
+            } => self.authenticate(tag, &mechanism, initial_response).await,
             C::Enable(caps) => done(self.enable(&caps)),
             C::Namespace => {
                 self.untagged("NAMESPACE ((\"\" \"/\")) NIL NIL");
@@ -230,16 +263,29 @@ impl ImapSession {
             }
             C::Select { mailbox, .. } => done(self.select(&mailbox, false)),
             C::Examine { mailbox, .. } => done(self.select(&mailbox, true)),
-            C::Create { mailbox, special_use } => done(self.create(&mailbox, &special_use)),
-            C::Delete { .. } | C::Rename { .. } => {
-                done(Err(no(Some("CANNOT"), "DELETE and RENAME are not supported yet")))
-            }
+            C::Create {
+                mailbox,
+                special_use,
+            } => done(self.create(&mailbox, &special_use)),
+            C::Delete { .. } | C::Rename { .. } => done(Err(no(
+                Some("CANNOT"),
+                "DELETE and RENAME are not supported yet",
+            ))),
             C::Subscribe { mailbox } => done(self.subscribe(&mailbox, true)),
             C::Unsubscribe { mailbox } => done(self.subscribe(&mailbox, false)),
-            C::List { reference, patterns, .. } => done(self.list(&reference, &patterns, false)),
+            C::List {
+                reference,
+                patterns,
+                ..
+            } => done(self.list(&reference, &patterns, false)),
             C::Lsub { reference, pattern } => done(self.list(&reference, &[pattern], true)),
             C::Status { mailbox, items } => done(self.status(&mailbox, &items)),
-            C::Append { mailbox, flags, date, message } => done(self.append(&mailbox, &flags, date, message).await),
+            C::Append {
+                mailbox,
+                flags,
+                date,
+                message,
+            } => done(self.append(&mailbox, &flags, date, message).await),
             C::Idle => {
                 self.idle_tag = Some(tag.to_string());
                 self.out.extend_from_slice(b"+ idling\r\n");
@@ -249,14 +295,30 @@ impl ImapSession {
             C::Unselect => done(self.close(false).await),
             C::Expunge => done(self.expunge(None).await),
             C::UidExpunge(set) => done(self.expunge(Some(&set)).await),
-            C::Fetch { uid, set, items, .. } => done(self.fetch(uid, &set, &items).await),
-            C::Store { uid, set, mode, silent, flags, unchanged_since } => {
-                done(self.store(uid, &set, mode, silent, &flags, unchanged_since).await)
-            }
-            C::Search { uid, charset, criteria, ret: _ } => {
-                done(self.search(uid, charset.as_deref(), &criteria).await)
-            }
-            C::Copy { .. } | C::Move { .. } => done(Err(no(Some("CANNOT"), "COPY and MOVE are not supported yet"))),
+            C::Fetch {
+                uid, set, items, ..
+            } => done(self.fetch(uid, &set, &items).await),
+            C::Store {
+                uid,
+                set,
+                mode,
+                silent,
+                flags,
+                unchanged_since,
+            } => done(
+                self.store(uid, &set, mode, silent, &flags, unchanged_since)
+                    .await,
+            ),
+            C::Search {
+                uid,
+                charset,
+                criteria,
+                ret: _,
+            } => done(self.search(uid, charset.as_deref(), &criteria).await),
+            C::Copy { .. } | C::Move { .. } => done(Err(no(
+                Some("CANNOT"),
+                "COPY and MOVE are not supported yet",
+            ))),
         }
     }
 
@@ -268,20 +330,32 @@ impl ImapSession {
             Err(CommandError::No { code, text }) => self.tagged(tag, "NO", code, &text),
             Err(CommandError::Server(e)) => {
                 tracing::error!(error = %e, "command failed");
-                self.tagged(tag, "NO", Some("SERVERBUG"), "Internal error; the event was logged");
+                self.tagged(
+                    tag,
+                    "NO",
+                    Some("SERVERBUG"),
+                    "Internal error; the event was logged",
+                );
             }
         }
     }
 
     fn capability(&mut self) -> CommandResult {
-        let caps = capability::list(self.tls, self.is_authenticated(), self.shared.config.limits.max_message_size);
+        let caps = capability::list(
+            self.tls,
+            self.is_authenticated(),
+            self.shared.config.limits.max_message_size,
+        );
         self.untagged(&format!("CAPABILITY {caps}"));
         ok("CAPABILITY completed")
     }
 
     /// RFC 2971.
     fn id(&mut self) -> CommandResult {
-        self.untagged(&format!("ID (\"name\" \"tokenmail\" \"version\" \"{}\")", env!("CARGO_PKG_VERSION")));
+        self.untagged(&format!(
+            "ID (\"name\" \"tokenmail\" \"version\" \"{}\")",
+            env!("CARGO_PKG_VERSION")
+        ));
         ok("ID completed")
     }
 
@@ -294,7 +368,10 @@ impl ImapSession {
     /// RFC 9051 §6.2.1.
     fn starttls(&mut self) -> (ImapFlow, Option<CommandResult>) {
         if self.tls {
-            return (ImapFlow::Command, Some(Err(CommandError::Bad("TLS is already active".into()))));
+            return (
+                ImapFlow::Command,
+                Some(Err(CommandError::Bad("TLS is already active".into()))),
+            );
         }
         (ImapFlow::StartTls, Some(ok("Begin TLS negotiation now")))
     }

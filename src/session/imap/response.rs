@@ -22,7 +22,10 @@ impl ImapSession {
             self.out.extend_from_slice(b"] ");
         }
         // Response text never carries CR or LF from anywhere.
-        let clean: String = text.chars().map(|c| if c == '\r' || c == '\n' { ' ' } else { c }).collect();
+        let clean: String = text
+            .chars()
+            .map(|c| if c == '\r' || c == '\n' { ' ' } else { c })
+            .collect();
         self.out.extend_from_slice(clean.as_bytes());
         self.out.extend_from_slice(b"\r\n");
     }

@@ -23,9 +23,14 @@ fn needs(key: &SearchKey, n: &mut Needs) {
     use SearchKey as K;
     match key {
         K::SentBefore(_) | K::SentOn(_) | K::SentSince(_) => n.summary = true,
-        K::Bcc(_) | K::Body(_) | K::Cc(_) | K::From(_) | K::Subject(_) | K::Text(_) | K::To(_) | K::Header(..) => {
-            n.body = true
-        }
+        K::Bcc(_)
+        | K::Body(_)
+        | K::Cc(_)
+        | K::From(_)
+        | K::Subject(_)
+        | K::Text(_)
+        | K::To(_)
+        | K::Header(..) => n.body = true,
         K::Not(k) => needs(k, n),
         K::Or(a, b) => {
             needs(a, n);
@@ -48,20 +53,44 @@ struct Candidate<'a> {
 
 impl ImapSession {
     /// SEARCH / UID SEARCH: answers `* SEARCH` with sequence numbers or UIDs.
-    pub(super) async fn search(&mut self, uid_mode: bool, charset: Option<&str>, criteria: &SearchKey) -> CommandResult {
+    pub(super) async fn search(
+        &mut self,
+        uid_mode: bool,
+        charset: Option<&str>,
+        criteria: &SearchKey,
+    ) -> CommandResult {
         if let Some(cs) = charset
             && !cs.eq_ignore_ascii_case("UTF-8")
             && !cs.eq_ignore_ascii_case("US-ASCII")
         {
-            return Err(no(Some("BADCHARSET (UTF-8 US-ASCII)"), "Unsupported charset"));
+            return Err(no(
+                Some("BADCHARSET (UTF-8 US-ASCII)"),
+                "Unsupported charset",
+            ));
         }
-        let State::Selected(login, sel) = &self.state else { unreachable!("allowed() checked") };
-        let found = run_search(self.shared.store.as_ref(), login.account, sel, criteria, uid_mode)
-            .map_err(CommandError::from)?;
+        let State::Selected(login, sel) = &self.state else {
+            unreachable!("allowed() checked")
+        };
+        let found = run_search(
+            self.shared.store.as_ref(),
+            login.account,
+            sel,
+            criteria,
+            uid_mode,
+        )
+        .map_err(CommandError::from)?;
         let list: Vec<String> = found.iter().map(u32::to_string).collect();
-        let line = if list.is_empty() { "SEARCH".to_string() } else { format!("SEARCH {}", list.join(" ")) };
+        let line = if list.is_empty() {
+            "SEARCH".to_string()
+        } else {
+            format!("SEARCH {}", list.join(" "))
+        };
         self.untagged(&line);
-        ok(if uid_mode { "UID SEARCH completed" } else { "SEARCH completed" })
+        ok(if uid_mode {
+            "UID SEARCH completed"
+        } else {
+            "SEARCH completed"
+        })
     }
 }
 
@@ -76,10 +105,27 @@ fn run_search(
     needs(criteria, &mut need);
     let mut found = Vec::new();
     for (i, &uid) in sel.uids.iter().enumerate() {
-        let Some(record) = store.message(account, sel.id, uid)? else { continue };
-        let sent_date = if need.summary { store.summary(&record)?.sent_date } else { None };
-        let raw = if need.body { Some(store.body(&record)?) } else { None };
-        let c = Candidate { seq: i as u32 + 1, uid, record: &record, sent_date, raw: raw.as_deref(), selected: sel };
+        let Some(record) = store.message(account, sel.id, uid)? else {
+            continue;
+        };
+        let sent_date = if need.summary {
+            store.summary(&record)?.sent_date
+        } else {
+            None
+        };
+        let raw = if need.body {
+            Some(store.body(&record)?)
+        } else {
+            None
+        };
+        let c = Candidate {
+            seq: i as u32 + 1,
+            uid,
+            record: &record,
+            sent_date,
+            raw: raw.as_deref(),
+            selected: sel,
+        };
         if matches(criteria, &c) {
             found.push(if uid_mode { uid } else { c.seq });
         }
@@ -172,7 +218,13 @@ fn header_text(c: &Candidate<'_>, name: &str) -> Option<String> {
 
 fn addresses(a: &Address<'_>) -> String {
     a.iter()
-        .map(|addr| format!("{} <{}>", addr.name().unwrap_or_default(), addr.address().unwrap_or_default()))
+        .map(|addr| {
+            format!(
+                "{} <{}>",
+                addr.name().unwrap_or_default(),
+                addr.address().unwrap_or_default()
+            )
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -187,12 +239,17 @@ fn contains_bytes(haystack: &[u8], needle: &str) -> bool {
     if needle.is_empty() {
         return true;
     }
-    haystack.windows(needle.len()).any(|w| w.eq_ignore_ascii_case(&needle))
+    haystack
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(&needle))
 }
 
 /// The body: everything after the first empty line.
 fn body_of(raw: &[u8]) -> &[u8] {
-    raw.windows(4).position(|w| w == b"\r\n\r\n").map(|p| &raw[p + 4..]).unwrap_or_default()
+    raw.windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|p| &raw[p + 4..])
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -43,7 +43,11 @@ impl Selected {
         if self.uids.is_empty() {
             return out;
         }
-        let star = if uid_mode { *self.uids.last().expect("not empty") } else { self.uids.len() as u32 };
+        let star = if uid_mode {
+            *self.uids.last().expect("not empty")
+        } else {
+            self.uids.len() as u32
+        };
         let mut seen = BTreeSet::new();
         for (lo, hi) in set.iter_resolved(star) {
             if uid_mode {
@@ -89,8 +93,13 @@ impl ImapSession {
     /// looked. With `allow_expunge` false, stops before the first expunge
     /// of a message the client knows, leaving it for later.
     pub fn poll_updates(&mut self, allow_expunge: bool) -> StoreResult<()> {
-        let State::Selected(login, sel) = &mut self.state else { return Ok(()) };
-        let changes = self.shared.store.changes_since(login.account, sel.id, sel.modseq)?;
+        let State::Selected(login, sel) = &mut self.state else {
+            return Ok(());
+        };
+        let changes = self
+            .shared
+            .store
+            .changes_since(login.account, sel.id, sel.modseq)?;
         if changes.is_empty() {
             return Ok(());
         }
@@ -118,9 +127,16 @@ impl ImapSession {
                 ChangeKind::Flags => {
                     let own = sel.own_changes.remove(&change.uid) == Some(change.modseq);
                     if let (false, Some(seq)) = (own, sel.seq_of(change.uid))
-                        && let Some(rec) = self.shared.store.message(login.account, sel.id, change.uid)?
+                        && let Some(rec) =
+                            self.shared
+                                .store
+                                .message(login.account, sel.id, change.uid)?
                     {
-                        lines.push(format!("{seq} FETCH (UID {} FLAGS {})", change.uid, flag_list(&rec.flags)));
+                        lines.push(format!(
+                            "{seq} FETCH (UID {} FLAGS {})",
+                            change.uid,
+                            flag_list(&rec.flags)
+                        ));
                     }
                 }
             }

@@ -17,7 +17,9 @@ impl ImapSession {
         flags: &[Flag],
         unchanged_since: Option<u64>,
     ) -> CommandResult {
-        let State::Selected(login, sel) = &mut self.state else { unreachable!("allowed() checked") };
+        let State::Selected(login, sel) = &mut self.state else {
+            unreachable!("allowed() checked")
+        };
         if sel.read_only {
             return Err(no(Some("READ-ONLY"), "Mailbox is read-only"));
         }
@@ -29,12 +31,16 @@ impl ImapSession {
             StoreMode::Add => FlagOp::Add,
             StoreMode::Remove => FlagOp::Remove,
         };
-        let flags: Vec<String> =
-            flags.iter().filter(|f| !matches!(f, Flag::Recent)).map(|f| f.as_str().to_string()).collect();
+        let flags: Vec<String> = flags
+            .iter()
+            .filter(|f| !matches!(f, Flag::Recent))
+            .map(|f| f.as_str().to_string())
+            .collect();
         let messages = sel.resolve(set, uid_mode);
         let uids: Vec<u32> = messages.iter().map(|m| m.1).collect();
         let store = self.shared.store.clone();
-        let (updates, failed) = store.store_flags(login.account, sel.id, &uids, op, &flags, unchanged_since)?;
+        let (updates, failed) =
+            store.store_flags(login.account, sel.id, &uids, op, &flags, unchanged_since)?;
         for u in &updates {
             sel.own_changes.insert(u.uid, u.modseq);
         }
@@ -52,8 +58,15 @@ impl ImapSession {
                         None => continue,
                     },
                 };
-                let uid_part = if uid_mode { format!("UID {uid} ") } else { String::new() };
-                lines.push(format!("{seq} FETCH ({uid_part}FLAGS {})", flag_list(&flags)));
+                let uid_part = if uid_mode {
+                    format!("UID {uid} ")
+                } else {
+                    String::new()
+                };
+                lines.push(format!(
+                    "{seq} FETCH ({uid_part}FLAGS {})",
+                    flag_list(&flags)
+                ));
             }
         }
         for line in lines {
@@ -62,7 +75,10 @@ impl ImapSession {
         if !failed.is_empty() {
             // RFC 7162 §3.1.3.
             let list: Vec<String> = failed.iter().map(u32::to_string).collect();
-            return Ok((Some(format!("MODIFIED {}", list.join(","))), "Conditional STORE failed".into()));
+            return Ok((
+                Some(format!("MODIFIED {}", list.join(","))),
+                "Conditional STORE failed".into(),
+            ));
         }
         ok("STORE completed")
     }
@@ -76,7 +92,9 @@ impl ImapSession {
             return Err(no(Some("READ-ONLY"), "Mailbox is read-only"));
         }
         let removed = self.expunge_deleted(only).await?;
-        let State::Selected(_, sel) = &mut self.state else { unreachable!("checked above") };
+        let State::Selected(_, sel) = &mut self.state else {
+            unreachable!("checked above")
+        };
         let mut lines = Vec::new();
         for uid in removed {
             if let Some(seq) = sel.seq_of(uid) {
@@ -92,10 +110,17 @@ impl ImapSession {
 
     /// Removes the `\Deleted` messages (of `only`, when given) from the
     /// store and waits until that is durable; returns their UIDs.
-    async fn expunge_deleted(&mut self, only: Option<&SequenceSet>) -> Result<Vec<u32>, CommandError> {
-        let State::Selected(login, sel) = &self.state else { unreachable!("allowed() checked") };
+    async fn expunge_deleted(
+        &mut self,
+        only: Option<&SequenceSet>,
+    ) -> Result<Vec<u32>, CommandError> {
+        let State::Selected(login, sel) = &self.state else {
+            unreachable!("allowed() checked")
+        };
         let store = self.shared.store.clone();
-        let Some(info) = store.mailbox(login.account, sel.id)? else { return Ok(Vec::new()) };
+        let Some(info) = store.mailbox(login.account, sel.id)? else {
+            return Ok(Vec::new());
+        };
         if info.record.deleted == 0 {
             return Ok(Vec::new());
         }
@@ -105,7 +130,10 @@ impl ImapSession {
         };
         let mut doomed = Vec::new();
         for uid in candidates {
-            if store.message(login.account, sel.id, uid)?.is_some_and(|r| has_flag(&r.flags, "\\Deleted")) {
+            if store
+                .message(login.account, sel.id, uid)?
+                .is_some_and(|r| has_flag(&r.flags, "\\Deleted"))
+            {
                 doomed.push(uid);
             }
         }
@@ -116,13 +144,20 @@ impl ImapSession {
 
     /// CLOSE (expunges silently when read-write) and UNSELECT.
     pub(super) async fn close(&mut self, expunge: bool) -> CommandResult {
-        if expunge && let State::Selected(_, sel) = &self.state && !sel.read_only {
+        if expunge
+            && let State::Selected(_, sel) = &self.state
+            && !sel.read_only
+        {
             self.expunge_deleted(None).await?;
         }
         let State::Selected(login, _) = std::mem::replace(&mut self.state, State::Logout) else {
             unreachable!("allowed() checked")
         };
         self.state = State::Authenticated(login);
-        ok(if expunge { "CLOSE completed" } else { "UNSELECT completed" })
+        ok(if expunge {
+            "CLOSE completed"
+        } else {
+            "UNSELECT completed"
+        })
     }
 }

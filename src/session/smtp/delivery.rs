@@ -31,18 +31,31 @@ pub struct Envelope<'a> {
 pub fn resolve_recipient(shared: &Shared, path: &str) -> Result<Recipient, Reply> {
     let address = path.trim().to_lowercase();
     let Some((local, domain)) = address.rsplit_once('@') else {
-        return Err(Reply::new(501, Some((5, 1, 3)), "Recipient address must be local@domain"));
+        return Err(Reply::new(
+            501,
+            Some((5, 1, 3)),
+            "Recipient address must be local@domain",
+        ));
     };
     if local.is_empty() || !shared.config.is_local_domain(domain) {
         return Err(Reply::new(
             550,
             Some((5, 7, 1)),
-            format!("Relaying to {domain} is not available: tokenmail delivers only to its own domains"),
+            format!(
+                "Relaying to {domain} is not available: tokenmail delivers only to its own domains"
+            ),
         ));
     }
     match shared.store.account(&address) {
-        Ok(Some(account)) => Ok(Recipient { address: path.to_string(), account }),
-        Ok(None) => Err(Reply::new(550, Some((5, 1, 1)), format!("No such user: {address}"))),
+        Ok(Some(account)) => Ok(Recipient {
+            address: path.to_string(),
+            account,
+        }),
+        Ok(None) => Err(Reply::new(
+            550,
+            Some((5, 1, 1)),
+            format!("No such user: {address}"),
+        )),
         Err(e) => {
             tracing::error!(error = %e, "recipient lookup failed");
             Err(Reply::new(451, Some((4, 3, 0)), "Temporary lookup failure"))
@@ -53,17 +66,29 @@ pub fn resolve_recipient(shared: &Shared, path: &str) -> Result<Recipient, Reply
 /// Adds trace and missing headers, stores the message in every recipient's
 /// INBOX in one transaction, and waits until it is on disk. Returns the
 /// id used in the Received header and the 250 reply.
-pub async fn deliver(shared: &Shared, env: &Envelope<'_>, body: Vec<u8>) -> Result<String, StoreError> {
+pub async fn deliver(
+    shared: &Shared,
+    env: &Envelope<'_>,
+    body: Vec<u8>,
+) -> Result<String, StoreError> {
     let id = queue_id();
     let now = crate::time::now();
     let message = with_added_headers(shared, env, &id, now, body);
     let summary = MessageSummary::parse(&message);
     let mut targets = Vec::with_capacity(env.recipients.len());
     for r in env.recipients {
-        let inbox = shared.store.mailbox_by_name(r.account, "INBOX")?.ok_or(StoreError::NoSuchMailbox)?;
+        let inbox = shared
+            .store
+            .mailbox_by_name(r.account, "INBOX")?
+            .ok_or(StoreError::NoSuchMailbox)?;
         targets.push((r.account, inbox.id));
     }
-    let new = NewMessage { raw: &message, summary: &summary, flags: Vec::new(), internal_date: now };
+    let new = NewMessage {
+        raw: &message,
+        summary: &summary,
+        flags: Vec::new(),
+        internal_date: now,
+    };
     shared.store.append(&targets, &new)?;
     shared.store.sync().await?;
     tracing::info!(id = %id, size = message.len(), recipients = targets.len(), "delivered");
@@ -80,14 +105,25 @@ fn queue_id() -> String {
 /// Prepends `Return-Path:` and `Received:` (RFC 5321 §4.4: this is the
 /// final delivery) and adds `Message-ID:` and
 /// `Date:` when the client left them out (RFC 6409 §8.2, §8.3).
-fn with_added_headers(shared: &Shared, env: &Envelope<'_>, id: &str, now: i64, body: Vec<u8>) -> Vec<u8> {
+fn with_added_headers(
+    shared: &Shared,
+    env: &Envelope<'_>,
+    id: &str,
+    now: i64,
+    body: Vec<u8>,
+) -> Vec<u8> {
     let date = crate::time::rfc5322(now, 0);
     let protocol = if env.tls { "ESMTPSA" } else { "ESMTPA" };
     let rcpt = match env.recipients {
         [one] => format!("\r\n\tfor <{}>", one.address),
         _ => String::new(),
     };
-    let helo: String = env.helo.chars().filter(|c| !c.is_control()).take(255).collect();
+    let helo: String = env
+        .helo
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(255)
+        .collect();
     let mut out = Vec::with_capacity(body.len() + 512);
     let from: String = env.from.chars().filter(|c| !c.is_control()).collect();
     out.extend_from_slice(format!("Return-Path: <{from}>\r\n").as_bytes());
@@ -101,7 +137,9 @@ fn with_added_headers(shared: &Shared, env: &Envelope<'_>, id: &str, now: i64, b
     );
     let header = header_section(&body);
     if !has_header(header, "message-id") {
-        out.extend_from_slice(format!("Message-ID: <{id}@{}>\r\n", shared.config.hostname).as_bytes());
+        out.extend_from_slice(
+            format!("Message-ID: <{id}@{}>\r\n", shared.config.hostname).as_bytes(),
+        );
     }
     if !has_header(header, "date") {
         out.extend_from_slice(format!("Date: {date}\r\n").as_bytes());
@@ -126,7 +164,10 @@ fn has_header(header: &[u8], name: &str) -> bool {
     header.split(|&b| b == b'\n').any(|line| {
         line.len() > name.len()
             && line[..name.len()].eq_ignore_ascii_case(name.as_bytes())
-            && line[name.len()..].iter().find(|b| **b != b' ' && **b != b'\t') == Some(&b':')
+            && line[name.len()..]
+                .iter()
+                .find(|b| **b != b' ' && **b != b'\t')
+                == Some(&b':')
     })
 }
 

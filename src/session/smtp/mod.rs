@@ -19,7 +19,7 @@ use super::Shared;
 use super::sasl::{AuthContext, SaslExchange, SaslStep};
 use crate::auth::{Principal, Purpose};
 use crate::proto::sasl::Mechanism;
-use crate::proto::smtp::{Command, MailParams, ReversePath, Reply};
+use crate::proto::smtp::{Command, MailParams, Reply, ReversePath};
 use crate::store::AccountId;
 
 pub use delivery::Recipient;
@@ -89,7 +89,11 @@ impl SmtpSession {
     /// The greeting (RFC 5321 §4.2, code 220).
     pub fn greeting(&mut self) {
         let host = self.shared.config.hostname.clone();
-        self.reply(Reply::new(220, None, format!("{host} ESMTP tokenmail ready")));
+        self.reply(Reply::new(
+            220,
+            None,
+            format!("{host} ESMTP tokenmail ready"),
+        ));
     }
 
     /// Output produced so far, for the driver to write.
@@ -136,18 +140,29 @@ impl SmtpSession {
             Command::Ehlo(host) | Command::Lhlo(host) => self.ehlo(host, true),
             Command::Helo(host) => self.ehlo(host, false),
             Command::StartTls => return self.starttls(),
-            Command::Auth { mechanism, initial_response } => return self.auth(&mechanism, initial_response).await,
+            Command::Auth {
+                mechanism,
+                initial_response,
+            } => return self.auth(&mechanism, initial_response).await,
             Command::MailFrom { path, params } => self.mail(path, params),
             Command::RcptTo { path, .. } => self.rcpt(&path),
             Command::Data => return self.data_start(),
-            Command::Bdat { .. } => self.simple(502, (5, 5, 1), "CHUNKING is not supported; use DATA"),
+            Command::Bdat { .. } => {
+                self.simple(502, (5, 5, 1), "CHUNKING is not supported; use DATA")
+            }
             Command::Rset => {
                 self.transaction = None;
                 self.simple(250, (2, 0, 0), "Reset");
             }
             Command::Noop => self.simple(250, (2, 0, 0), "OK"),
-            Command::Vrfy(_) => self.simple(252, (2, 5, 0), "Cannot VRFY user, but will accept message"),
-            Command::Help => self.simple(214, (2, 0, 0), "See RFC 6409; commands: EHLO STARTTLS AUTH MAIL RCPT DATA RSET NOOP QUIT"),
+            Command::Vrfy(_) => {
+                self.simple(252, (2, 5, 0), "Cannot VRFY user, but will accept message")
+            }
+            Command::Help => self.simple(
+                214,
+                (2, 0, 0),
+                "See RFC 6409; commands: EHLO STARTTLS AUTH MAIL RCPT DATA RSET NOOP QUIT",
+            ),
             Command::Quit => {
                 self.simple(221, (2, 0, 0), "Bye");
                 return SmtpFlow::Close;
@@ -178,7 +193,11 @@ impl SmtpSession {
         } else if self.principal.is_none() {
             lines.push("AUTH OAUTHBEARER XOAUTH2 PLAIN LOGIN".into());
         }
-        self.reply(Reply { code: 250, enhanced: None, lines });
+        self.reply(Reply {
+            code: 250,
+            enhanced: None,
+            lines,
+        });
     }
 
     /// RFC 3207 §4.
@@ -192,7 +211,11 @@ impl SmtpSession {
     }
 
     /// RFC 4954 §4: AUTH, with or without an initial response.
-    async fn auth(&mut self, mechanism: &str, initial: Option<crate::proto::secret::Secret>) -> SmtpFlow {
+    async fn auth(
+        &mut self,
+        mechanism: &str,
+        initial: Option<crate::proto::secret::Secret>,
+    ) -> SmtpFlow {
         if !self.tls {
             self.simple(530, (5, 7, 0), "Must issue a STARTTLS command first");
             return SmtpFlow::Command;
@@ -221,7 +244,9 @@ impl SmtpSession {
 
     /// A client line during AUTH.
     pub async fn auth_line(&mut self, line: &[u8]) -> SmtpFlow {
-        let Some(exchange) = self.sasl.as_mut() else { return SmtpFlow::Command };
+        let Some(exchange) = self.sasl.as_mut() else {
+            return SmtpFlow::Command;
+        };
         let step = exchange.step(line).await;
         self.sasl_step(step).await
     }
@@ -244,7 +269,9 @@ impl SmtpSession {
                 self.simple(535, (5, 7, 8), "Authentication credentials invalid");
             }
             SaslStep::Cancelled => self.simple(501, (5, 0, 0), "Authentication cancelled"),
-            SaslStep::Malformed(e) => self.simple(501, (5, 5, 2), &format!("Cannot decode response: {e}")),
+            SaslStep::Malformed(e) => {
+                self.simple(501, (5, 5, 2), &format!("Cannot decode response: {e}"))
+            }
         }
         self.sasl = None;
         SmtpFlow::Command
@@ -253,7 +280,11 @@ impl SmtpSession {
     async fn logged_in(&mut self, principal: Principal) {
         match self.shared.open_account(&principal).await {
             Ok(account) => {
-                tracing::info!(address = principal.address(), jti = principal.jti(), "logged in");
+                tracing::info!(
+                    address = principal.address(),
+                    jti = principal.jti(),
+                    "logged in"
+                );
                 self.account = Some(account);
                 self.principal = Some(principal);
                 self.simple(235, (2, 7, 0), "Authentication successful");
@@ -277,7 +308,11 @@ impl SmtpSession {
     /// RFC 5321 §4.1.1.2; the sender must be the logged-in address (RFC 6409 §6.1).
     fn mail(&mut self, path: ReversePath, params: MailParams) {
         let Some(principal) = &self.principal else {
-            let text = if self.tls { "Authentication required" } else { "Must issue a STARTTLS command first" };
+            let text = if self.tls {
+                "Authentication required"
+            } else {
+                "Must issue a STARTTLS command first"
+            };
             self.simple(530, (5, 7, 0), text);
             return;
         };
@@ -299,10 +334,17 @@ impl SmtpSession {
         };
         let limit = self.shared.config.limits.max_message_size;
         if params.size.is_some_and(|s| s > limit) {
-            self.simple(552, (5, 3, 4), "Message size exceeds fixed maximum message size");
+            self.simple(
+                552,
+                (5, 3, 4),
+                "Message size exceeds fixed maximum message size",
+            );
             return;
         }
-        self.transaction = Some(Transaction { from, recipients: Vec::new() });
+        self.transaction = Some(Transaction {
+            from,
+            recipients: Vec::new(),
+        });
         self.simple(250, (2, 1, 0), "Sender OK");
     }
 
@@ -332,10 +374,18 @@ impl SmtpSession {
     fn data_start(&mut self) -> SmtpFlow {
         match &self.transaction {
             None => self.simple(503, (5, 5, 1), "Need MAIL command"),
-            Some(tx) if tx.recipients.is_empty() => self.simple(554, (5, 5, 1), "No valid recipients"),
+            Some(tx) if tx.recipients.is_empty() => {
+                self.simple(554, (5, 5, 1), "No valid recipients")
+            }
             Some(_) => {
-                self.reply(Reply::new(354, None, "Start mail input; end with <CRLF>.<CRLF>"));
-                return SmtpFlow::Data { max_size: self.shared.config.limits.max_message_size };
+                self.reply(Reply::new(
+                    354,
+                    None,
+                    "Start mail input; end with <CRLF>.<CRLF>",
+                ));
+                return SmtpFlow::Data {
+                    max_size: self.shared.config.limits.max_message_size,
+                };
             }
         }
         SmtpFlow::Command
@@ -343,15 +393,25 @@ impl SmtpSession {
 
     /// The end of DATA: deliver, and answer 250 only once it is on disk.
     pub async fn data(&mut self, outcome: DataOutcome) -> SmtpFlow {
-        let Some(tx) = self.transaction.take() else { return SmtpFlow::Command };
+        let Some(tx) = self.transaction.take() else {
+            return SmtpFlow::Command;
+        };
         let message = match outcome {
             DataOutcome::Message(m) => m,
             DataOutcome::TooLarge => {
-                self.simple(552, (5, 3, 4), "Message size exceeds fixed maximum message size");
+                self.simple(
+                    552,
+                    (5, 3, 4),
+                    "Message size exceeds fixed maximum message size",
+                );
                 return SmtpFlow::Command;
             }
             DataOutcome::LineTooLong => {
-                self.simple(500, (5, 5, 6), "Message has a line longer than 998 characters");
+                self.simple(
+                    500,
+                    (5, 5, 6),
+                    "Message has a line longer than 998 characters",
+                );
                 return SmtpFlow::Command;
             }
         };
