@@ -206,3 +206,41 @@ def test_serve_with_only_imap_tls(server_factory, ssl_ctx):
     for port in (srv.ports.imap, srv.ports.submission, srv.ports.submissions):
         assert not port_open(port), f"port {port} served though not configured"
     assert srv.stop() == 0
+
+
+def test_account_create_lets_mail_arrive_before_first_login(server_factory, ssl_ctx):
+    """`tokenmail account create` (issue 2): an address pre-created while the server is stopped
+    receives mail before its owner ever logs in; without it, RCPT gets 550 5.1.1."""
+    srv = server_factory(start=False)
+    carol, dave = unique_user("carol"), unique_user("dave")
+    cfg = str(srv.config_path)
+    made = run_cli("account", "create", carol, "--config", cfg)
+    assert made.returncode == 0 and "created" in made.stdout, (made.stdout, made.stderr)
+    again = run_cli("account", "create", carol.upper(), "--config", cfg)
+    assert again.returncode == 0 and "already exists" in again.stdout, (again.stdout, again.stderr)
+    foreign = run_cli("account", "create", "eve@elsewhere.test", "--config", cfg)
+    assert foreign.returncode != 0 and "elsewhere.test" in foreign.stderr, foreign.stderr
+    srv.start()
+    try:
+        sender = unique_user("alice")
+        s = smtp_login(srv, ssl_ctx, sender)
+        try:
+            s.mail(sender)
+            assert s.rcpt(carol)[0] == 250
+            code, text = s.rcpt(dave)
+            assert code == 550 and b"5.1.1" in text, (code, text)
+            s.rset()
+            s.sendmail(sender, [carol], f"From: {sender}\r\nTo: {carol}\r\nSubject: early\r\n\r\nhi\r\n")
+        finally:
+            s.quit()
+        imap = imap_login(srv, ssl_ctx, carol)
+        try:
+            typ, data = imap.select("INBOX")
+            assert typ == "OK" and data[0] == b"1", data
+        finally:
+            imap.logout()
+        # The store is locked while the server runs: a clear refusal, not a hang.
+        busy = run_cli("account", "create", dave, "--config", cfg, timeout=20)
+        assert busy.returncode != 0 and "data_dir" in busy.stderr, busy.stderr
+    finally:
+        srv.stop()
