@@ -39,14 +39,7 @@ impl ImapSession {
 
     /// SELECT and EXAMINE. A failed SELECT leaves no mailbox selected.
     pub(super) fn select(&mut self, name: &str, read_only: bool) -> CommandResult {
-        let login = match std::mem::replace(&mut self.state, State::Logout) {
-            State::Authenticated(l) | State::Selected(l, _) => l,
-            other => {
-                self.state = other;
-                return Err(CommandError::Bad("Log in first".into()));
-            }
-        };
-        self.state = State::Authenticated(login);
+        self.state.deselect();
         let info = self.find_mailbox(name)?;
         let login = self.login_ref();
         let uids = self.shared.store.uids(login.account, info.id)?;
@@ -70,10 +63,7 @@ impl ImapSession {
             modseq: r.highestmodseq,
             own_changes: HashMap::new(),
         };
-        let State::Authenticated(login) = std::mem::replace(&mut self.state, State::Logout) else {
-            unreachable!("set above")
-        };
-        self.state = State::Selected(login, selected);
+        self.state.enter(selected);
         let code = if read_only { "READ-ONLY" } else { "READ-WRITE" };
         Ok((
             Some(code.into()),

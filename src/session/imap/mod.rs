@@ -63,6 +63,27 @@ pub enum State {
     Logout,
 }
 
+impl State {
+    /// Leaves the selected mailbox, if any: CLOSE, UNSELECT, and every
+    /// SELECT/EXAMINE, which deselects first even when it fails (RFC 9051 §6.3.2).
+    fn deselect(&mut self) {
+        if let State::Selected(..) = self
+            && let State::Selected(login, _) = std::mem::replace(self, State::Logout)
+        {
+            *self = State::Authenticated(login);
+        }
+    }
+
+    /// Enters the Selected state; only a logged-in, deselected session can.
+    fn enter(&mut self, selected: Selected) {
+        if let State::Authenticated(_) = self
+            && let State::Authenticated(login) = std::mem::replace(self, State::Logout)
+        {
+            *self = State::Selected(login, selected);
+        }
+    }
+}
+
 /// One IMAP connection.
 pub struct ImapSession {
     shared: Arc<Shared>,

@@ -150,10 +150,7 @@ impl ImapSession {
         {
             self.expunge_deleted(None).await?;
         }
-        let State::Selected(login, _) = std::mem::replace(&mut self.state, State::Logout) else {
-            unreachable!("allowed() checked")
-        };
-        self.state = State::Authenticated(login);
+        self.state.deselect();
         ok(if expunge {
             "CLOSE completed"
         } else {
