@@ -1,5 +1,7 @@
 //! The values stored under the keys of [`super::keys`], encoded with
-//! postcard. Adding a field means a new record version; none exists yet.
+//! postcard behind a one-byte format version ([`FORMAT`]). postcard is not
+//! self-describing, so changing a record means a new version and a
+//! migration; a record of an unknown version is refused, never misread.
 
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
@@ -88,17 +90,46 @@ pub struct ChangeRecord {
     pub kind: ChangeKind,
 }
 
+/// The record format version written in front of every record.
+pub const FORMAT: u8 = 1;
+
 /// Encodes a record.
 pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     // Invariant: postcard only fails for unsupported serde features (maps
     // with unknown length, `deserialize_any`), which these types don't use.
-    postcard::to_allocvec(value).expect("records are postcard-encodable")
+    let out = vec![FORMAT];
+    postcard::to_extend(value, out).expect("records are postcard-encodable")
 }
 
 /// Decodes a record, naming what it was on failure.
 pub fn decode<T: DeserializeOwned>(what: &'static str, bytes: &[u8]) -> Result<T, StoreError> {
-    postcard::from_bytes(bytes).map_err(|e| StoreError::Corrupt {
-        what,
-        detail: e.to_string(),
-    })
+    let corrupt = |detail: String| StoreError::Corrupt { what, detail };
+    match bytes.split_first() {
+        Some((&FORMAT, rest)) => postcard::from_bytes(rest).map_err(|e| corrupt(e.to_string())),
+        Some((version, _)) => Err(corrupt(format!("unknown record format {version}"))),
+        None => Err(corrupt("empty record".into())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_carry_their_format_version() {
+        let rec = ChangeRecord {
+            uid: 7,
+            kind: ChangeKind::Flags,
+        };
+        let bytes = encode(&rec);
+        assert_eq!(bytes[0], FORMAT);
+        assert_eq!(decode::<ChangeRecord>("change", &bytes).unwrap(), rec);
+        let mut future = bytes.clone();
+        future[0] = FORMAT + 1;
+        assert!(matches!(
+            decode::<ChangeRecord>("change", &future),
+            Err(StoreError::Corrupt { .. })
+        ));
+        assert!(decode::<ChangeRecord>("change", &[]).is_err());
+    }
 }
