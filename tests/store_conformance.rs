@@ -88,12 +88,21 @@ fn counters_follow_flags<S: MailStore>(s: &S) {
     assert_eq!(updates[0].flags, vec!["\\Seen", "\\Deleted", "$Junk"]);
     let r = s.mailbox(a, inbox).unwrap().unwrap().record;
     assert_eq!(r.deleted, 2);
+    assert_eq!(s.deleted_uids(a, inbox).unwrap(), vec![u1, u2]);
+    s.store_flags(a, inbox, &[u2], FlagOp::Remove, &["\\Deleted".into()], None)
+        .unwrap();
+    assert_eq!(s.deleted_uids(a, inbox).unwrap(), vec![u1]);
+    s.store_flags(a, inbox, &[u2], FlagOp::Add, &["\\Deleted".into()], None)
+        .unwrap();
     s.store_flags(a, inbox, &[u1], FlagOp::Remove, &["\\SEEN".into()], None)
         .unwrap();
     assert_eq!(s.mailbox(a, inbox).unwrap().unwrap().record.unseen(), 2);
     s.expunge(a, inbox, &[u1, u2]).unwrap();
     let r = s.mailbox(a, inbox).unwrap().unwrap().record;
     assert_eq!((r.exists, r.deleted, r.size), (0, 0, 0));
+    assert!(s.deleted_uids(a, inbox).unwrap().is_empty());
+    let u3 = append(s, a, "INBOX", MSG, &["\\Deleted"]);
+    assert_eq!(s.deleted_uids(a, inbox).unwrap(), vec![u3]);
 }
 
 fn conditional_store_respects_modseq<S: MailStore>(s: &S) {

@@ -10,6 +10,7 @@
 //! | `n`    | account(8) name                  | mailbox(4)               |
 //! | `e`    | account(8) mailbox(4) uid(4)     | [`MessageRecord`]        |
 //! | `c`    | account(8) mailbox(4) modseq(8)  | [`ChangeRecord`]         |
+//! | `d`    | account(8) mailbox(4) uid(4)     | empty: has `\Deleted`   |
 //! | `b`    | body(8)                          | raw message              |
 //! | `s`    | body(8)                          | `MessageSummary`         |
 //! | `r`    | body(8)                          | reference count (u32 BE) |
@@ -69,6 +70,17 @@ pub fn changes_of(a: AccountId, m: MailboxId) -> Vec<u8> {
         .enumerate()
         .map(|(i, b)| if i == 0 { b'c' } else { *b })
         .collect()
+}
+
+pub fn deleted(a: AccountId, m: MailboxId, uid: u32) -> Vec<u8> {
+    prefixed(
+        b'd',
+        &[&a.0.to_be_bytes(), &m.0.to_be_bytes(), &uid.to_be_bytes()],
+    )
+}
+
+pub fn deleted_of(a: AccountId, m: MailboxId) -> Vec<u8> {
+    prefixed(b'd', &[&a.0.to_be_bytes(), &m.0.to_be_bytes()])
 }
 
 pub fn body(id: u64) -> Vec<u8> {

@@ -193,6 +193,10 @@ pub trait MailStore: Send + Sync + 'static {
     /// The UIDs of a mailbox, ascending.
     fn uids(&self, account: AccountId, mailbox: MailboxId) -> StoreResult<Vec<u32>>;
 
+    /// The UIDs of a mailbox's messages flagged `\Deleted`, ascending,
+    /// from an index (what EXPUNGE removes).
+    fn deleted_uids(&self, account: AccountId, mailbox: MailboxId) -> StoreResult<Vec<u32>>;
+
     /// A message's record: flags, dates, size, MODSEQ, where its body is.
     fn message(
         &self,

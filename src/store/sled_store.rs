@@ -194,6 +194,23 @@ fn adjust_counts(record: &mut MailboxRecord, flags: &[String], sign: i64) {
     }
 }
 
+/// Keeps the `\Deleted` index (`d` keys) in step with a message's flags,
+/// so EXPUNGE finds its messages without reading every record.
+fn index_deleted_tx(
+    tx: &TransactionalTree,
+    a: AccountId,
+    m: MailboxId,
+    uid: u32,
+    flags: Option<&[String]>,
+) -> TxResult<()> {
+    if flags.is_some_and(|f| has_flag(f, "\\Deleted")) {
+        tx.insert(keys::deleted(a, m, uid), &[])?;
+    } else {
+        tx.remove(keys::deleted(a, m, uid))?;
+    }
+    Ok(())
+}
+
 fn apply_flag_op(current: &[String], op: FlagOp, flags: &[String]) -> Vec<String> {
     let mut out: Vec<String> = match op {
         FlagOp::Replace => Vec::new(),
@@ -338,6 +355,9 @@ impl MailStore for SledStore {
                     modseq,
                 };
                 tx.insert(keys::message(a, m, uid), records::encode(&rec))?;
+                if has_flag(&flags, "\\Deleted") {
+                    index_deleted_tx(tx, a, m, uid, Some(&flags))?;
+                }
                 log_change_tx(tx, a, m, None, modseq, uid, ChangeKind::Added)?;
                 tx.insert(keys::mailbox(a, m), records::encode(&mbox))?;
                 receipts.push(AppendReceipt {
@@ -368,6 +388,23 @@ impl MailStore for SledStore {
                 what: "message key",
                 detail: String::new(),
             })?);
+        }
+        Ok(out)
+    }
+
+    fn deleted_uids(&self, account: AccountId, mailbox: MailboxId) -> StoreResult<Vec<u32>> {
+        let mut out = Vec::new();
+        for item in self
+            .tree
+            .scan_prefix(keys::deleted_of(account, mailbox))
+            .keys()
+        {
+            let k = item?;
+            let uid = keys::uid_of_message_key(&k).ok_or(StoreError::Corrupt {
+                what: "deleted key",
+                detail: String::new(),
+            })?;
+            out.push(uid);
         }
         Ok(out)
     }
@@ -431,6 +468,7 @@ impl MailStore for SledStore {
                 rec.modseq = mbox.highestmodseq;
                 rec.flags = new_flags;
                 tx.insert(key, records::encode(&rec))?;
+                index_deleted_tx(tx, account, mailbox, uid, Some(&rec.flags))?;
                 log_change_tx(
                     tx,
                     account,
@@ -469,6 +507,7 @@ impl MailStore for SledStore {
                 let Some(v) = tx.get(&key)? else { continue };
                 let rec: MessageRecord = decode_tx("message", &v)?;
                 tx.remove(key)?;
+                index_deleted_tx(tx, account, mailbox, uid, None)?;
                 release_body_tx(tx, rec.body)?;
                 adjust_counts(&mut mbox, &rec.flags, -1);
                 mbox.exists = mbox.exists.saturating_sub(1);

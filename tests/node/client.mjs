@@ -111,7 +111,8 @@ function record(level, entry, args) {
         if (src === 'c' || src === 's' || tnx === 'client' || tnx === 'server') {
             transcript.push(`${src === 's' || tnx === 'server' ? 'S' : 'C'}: ${text}${comment ? ` (${comment})` : ''}`);
         } else if (level !== 'trace' && level !== 'debug') {
-            transcript.push(`${level}: ${text}`);
+            const err = entry.err ? `${entry.err.message ?? entry.err}` : '';
+            transcript.push(`${level}: ${[text, err].filter(Boolean).join(' ')}`);
         }
     }
 }

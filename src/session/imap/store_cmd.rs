@@ -4,7 +4,7 @@
 use super::response::flag_list;
 use super::{CommandError, CommandResult, ImapSession, State, no, ok};
 use crate::proto::imap::{Flag, SequenceSet, StoreMode};
-use crate::store::{FlagOp, has_flag};
+use crate::store::FlagOp;
 
 impl ImapSession {
     /// STORE / UID STORE FLAGS, +FLAGS, -FLAGS (.SILENT).
@@ -118,24 +118,14 @@ impl ImapSession {
             unreachable!("allowed() checked")
         };
         let store = self.shared.store.clone();
-        let Some(info) = store.mailbox(login.account, sel.id)? else {
-            return Ok(Vec::new());
-        };
-        if info.record.deleted == 0 {
-            return Ok(Vec::new());
+        let mut doomed = store.deleted_uids(login.account, sel.id)?;
+        if let Some(set) = only {
+            let wanted: std::collections::HashSet<u32> =
+                sel.resolve(set, true).into_iter().map(|m| m.1).collect();
+            doomed.retain(|uid| wanted.contains(uid));
         }
-        let candidates: Vec<u32> = match only {
-            Some(set) => sel.resolve(set, true).into_iter().map(|m| m.1).collect(),
-            None => sel.uids.clone(),
-        };
-        let mut doomed = Vec::new();
-        for uid in candidates {
-            if store
-                .message(login.account, sel.id, uid)?
-                .is_some_and(|r| has_flag(&r.flags, "\\Deleted"))
-            {
-                doomed.push(uid);
-            }
+        if doomed.is_empty() {
+            return Ok(Vec::new());
         }
         let removed = store.expunge(login.account, sel.id, &doomed)?;
         store.sync().await?;
