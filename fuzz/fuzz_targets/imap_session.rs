@@ -14,7 +14,7 @@ use std::sync::{Arc, OnceLock};
 use libfuzzer_sys::fuzz_target;
 use tokenmail::auth::{DevIssuer, HttpClient, LoginLimiter, Validator};
 use tokenmail::config::Config;
-use tokenmail::proto::imap::{CommandFramer, Framed, FramerLimits, parse_command};
+use tokenmail::proto::imap::{CommandFramer, Framed, FramerLimits, parse_command, read_line};
 use tokenmail::session::Shared;
 use tokenmail::session::imap::{ImapFlow, ImapSession};
 use tokenmail::store::SledStore;
@@ -90,17 +90,11 @@ fuzz_target!(|data: &[u8]| {
     });
 });
 
-/// The next line of the stream (without its line end), or `*` when none.
+/// The next line of the stream (without its line end), or `*` (cancel)
+/// when there is none.
 fn next_line(buf: &mut Vec<u8>) -> Vec<u8> {
-    match buf.iter().position(|&b| b == b'\n') {
-        Some(p) => {
-            let mut line: Vec<u8> = buf.drain(..=p).collect();
-            line.pop();
-            if line.last() == Some(&b'\r') {
-                line.pop();
-            }
-            line
-        }
-        None => b"*".to_vec(),
+    match read_line(buf, 64 * 1024) {
+        Ok(Some(line)) => line,
+        _ => b"*".to_vec(),
     }
 }
