@@ -56,9 +56,7 @@ impl ImapSession {
         self.untagged(&format!("OK [UIDNEXT {}] Predicted next UID", r.uidnext));
         let selected = Selected {
             id: info.id,
-            name: info.record.name.clone(),
             read_only,
-            uidvalidity: r.uidvalidity,
             uids,
             modseq: r.highestmodseq,
             own_changes: HashMap::new(),

@@ -277,7 +277,7 @@ impl ImapSession {
                 mechanism,
                 initial_response,
             } => self.authenticate(tag, &mechanism, initial_response).await,
-            C::Enable(caps) => done(self.enable(&caps)),
+            C::Enable(_) => done(self.enable()),
             C::Namespace => {
                 self.untagged("NAMESPACE ((\"\" \"/\")) NIL NIL");
                 done(ok("NAMESPACE completed"))
@@ -381,7 +381,7 @@ impl ImapSession {
     }
 
     /// RFC 5161: nothing optional is enabled yet, so the list is empty.
-    fn enable(&mut self, _caps: &[String]) -> CommandResult {
+    fn enable(&mut self) -> CommandResult {
         self.untagged("ENABLED");
         ok("ENABLE completed")
     }

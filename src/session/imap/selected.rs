@@ -14,12 +14,8 @@ use crate::store::{ChangeKind, MailboxId, StoreResult};
 pub struct Selected {
     /// The mailbox.
     pub id: MailboxId,
-    /// Its name as selected.
-    pub name: String,
     /// EXAMINE, or SELECT of a mailbox we may not change.
     pub read_only: bool,
-    /// UIDVALIDITY at selection.
-    pub uidvalidity: u32,
     /// UIDs in sequence order: message n is `uids[n - 1]`.
     pub uids: Vec<u32>,
     /// The last change-log MODSEQ this session has accounted for.
