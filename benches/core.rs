@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokenmail::auth::{DevIssuer, HttpClient, IssuerSettings, Purpose, Validator};
-use tokenmail::message::MessageSummary;
+use tokenmail::message::{MessageSummary, Parsed};
 use tokenmail::store::{MailStore, NewMessage, SledStore};
 
 const MESSAGE: &[u8] = b"From: Alice <alice@example.test>\r\nTo: Bob <bob@example.test>, carol@example.test\r\n\
@@ -96,17 +96,17 @@ async fn deliveries(per_session: usize, sessions: usize) {
     let store = Arc::new(SledStore::open(dir.path()).unwrap());
     let (account, _) = store.ensure_account("bob@example.test").unwrap();
     let inbox = store.mailbox_by_name(account, "INBOX").unwrap().unwrap().id;
-    let summary = Arc::new(MessageSummary::parse(MESSAGE));
+    let summary = Arc::new(Parsed::of(MESSAGE));
 
     async fn deliver(
         store: &SledStore,
         account: tokenmail::store::AccountId,
         inbox: tokenmail::store::MailboxId,
-        summary: &MessageSummary,
+        parsed: &Parsed,
     ) {
         let msg = NewMessage {
             raw: MESSAGE,
-            summary,
+            parsed,
             flags: vec![],
             internal_date: 0,
         };

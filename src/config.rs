@@ -141,6 +141,10 @@ pub struct Limits {
     pub idle_authenticated_secs: u64,
     /// Recipients per SMTP transaction.
     pub max_recipients: usize,
+    /// Storage quota per account in bytes (RFC 9208 STORAGE); 0: none.
+    pub quota_bytes: u64,
+    /// Message quota per account (RFC 9208 MESSAGE); 0: none.
+    pub quota_messages: u64,
 }
 
 impl Default for Limits {
@@ -153,6 +157,8 @@ impl Default for Limits {
             idle_unauthenticated_secs: 60,
             idle_authenticated_secs: 31 * 60,
             max_recipients: 100,
+            quota_bytes: 0,
+            quota_messages: 0,
         }
     }
 }

@@ -998,18 +998,19 @@ async fn imap_append_fetch_roundtrip() {
         "{r:#?}"
     );
 
+    // Both are \Recent to this first session (RFC 3501 §2.3.2).
     let r = c.ok("f1", "FETCH 1:2 (UID RFC822.SIZE FLAGS)").await;
     assert_eq!(
         r[0],
         format!(
-            "* 1 FETCH (UID {uid1} RFC822.SIZE {} FLAGS ())",
+            "* 1 FETCH (UID {uid1} RFC822.SIZE {} FLAGS (\\Recent))",
             MULTIPART.len()
         )
     );
     assert_eq!(
         r[1],
         format!(
-            "* 2 FETCH (UID {uid2} RFC822.SIZE {} FLAGS (\\Flagged))",
+            "* 2 FETCH (UID {uid2} RFC822.SIZE {} FLAGS (\\Recent \\Flagged))",
             SIMPLE.len()
         )
     );
@@ -1043,7 +1044,7 @@ async fn imap_append_fetch_roundtrip() {
         literal_after(&r[0], "BODY[1]"),
         "Hello part one.\r\nSecond line.\r\n"
     );
-    assert!(r[0].contains("FLAGS (\\Seen)"), "{r:#?}");
+    assert!(r[0].contains("FLAGS (\\Recent \\Seen)"), "{r:#?}");
 
     let r = c.ok("f5", "FETCH 2 (BODY.PEEK[])").await;
     assert_eq!(literal_after(&r[0], "BODY[]"), SIMPLE);
@@ -1056,13 +1057,13 @@ async fn imap_append_fetch_roundtrip() {
         .unwrap_or_else(|| panic!("{r:#?}"));
     let mut flags: Vec<&str> = flags.split(' ').collect();
     flags.sort_unstable();
-    assert_eq!(flags, ["\\Deleted", "\\Seen"], "{r:#?}");
+    assert_eq!(flags, ["\\Deleted", "\\Recent", "\\Seen"], "{r:#?}");
     let r = c.ok("x", "EXPUNGE").await;
     assert_eq!(r[..r.len() - 1], ["* 1 EXPUNGE".to_string()], "{r:#?}");
 
     // The second message is now number 1, with its UID unchanged.
     let r = c.ok("f6", "FETCH 1 (UID FLAGS)").await;
-    assert_eq!(r[0], format!("* 1 FETCH (UID {uid2} FLAGS (\\Flagged))"));
+    assert_eq!(r[0], format!("* 1 FETCH (UID {uid2} FLAGS (\\Recent \\Flagged))"));
     let r = c.ok("f7", &format!("UID FETCH {uid2} (RFC822.SIZE)")).await;
     assert_eq!(
         r[0],

@@ -72,9 +72,18 @@ fuzz_target!(|data: &[u8]| {
             };
             let Ok(cmd) = parse_command(&bytes) else { continue };
             let mut flow = session.command(cmd).await;
-            while flow == ImapFlow::AuthLine {
-                let line = next_line(&mut buf);
-                flow = session.auth_line(&line).await;
+            loop {
+                match flow {
+                    ImapFlow::AuthLine => {
+                        let line = next_line(&mut buf);
+                        flow = session.auth_line(&line).await;
+                    }
+                    ImapFlow::More => {
+                        let _ = session.take_output();
+                        flow = session.resume().await;
+                    }
+                    _ => break,
+                }
             }
             match flow {
                 ImapFlow::Idle => {
@@ -83,7 +92,7 @@ fuzz_target!(|data: &[u8]| {
                 }
                 ImapFlow::StartTls => session.tls_started(),
                 ImapFlow::Close => break,
-                ImapFlow::Command | ImapFlow::AuthLine => {}
+                ImapFlow::Command | ImapFlow::AuthLine | ImapFlow::More | ImapFlow::Compress => {}
             }
             let _ = session.take_output();
         }

@@ -20,12 +20,16 @@
 //! `wire` (IMAP strings).
 
 mod address;
+mod binary;
 mod bodystructure;
+pub mod decode;
 mod envelope;
 mod header;
+mod index;
 mod mime;
 mod section;
 mod summary;
+pub mod thread;
 mod walk;
 mod wire;
 
@@ -36,6 +40,58 @@ pub use address::Address;
 pub use bodystructure::{Disposition, Part, PartKind, Span};
 pub use envelope::Envelope;
 pub use header::header_fields;
+pub use index::{PREVIEW_CHARS, SearchIndex, body_text};
+
+/// Everything computed from a message when it is stored: the summary
+/// FETCH renders from, and the index and body text SEARCH reads. The one
+/// place a new message is parsed.
+#[derive(Debug, Clone)]
+pub struct Parsed {
+    /// ENVELOPE, BODYSTRUCTURE, part offsets.
+    pub summary: MessageSummary,
+    /// Header fields, sort and thread keys, preview.
+    pub index: SearchIndex,
+    /// The lower-cased body text.
+    pub text: String,
+}
+
+impl Parsed {
+    /// Prepares a message for storing: parts holding NUL bytes are
+    /// re-encoded in base64 (see `binary.rs`), then the message is parsed.
+    /// Returns the bytes to store and their parse.
+    pub fn prepare(raw: Vec<u8>) -> (Vec<u8>, Parsed) {
+        let summary = MessageSummary::parse(&raw);
+        let raw = match binary::without_nul(&raw, &summary) {
+            Some(converted) => converted,
+            None => {
+                let index = SearchIndex::build(&raw, &summary);
+                let text = body_text(&raw, &summary);
+                return (
+                    raw,
+                    Parsed {
+                        summary,
+                        index,
+                        text,
+                    },
+                );
+            }
+        };
+        let parsed = Parsed::of(&raw);
+        (raw, parsed)
+    }
+
+    /// Parses `raw` once for everything the store keeps about it.
+    pub fn of(raw: &[u8]) -> Parsed {
+        let summary = MessageSummary::parse(raw);
+        let index = SearchIndex::build(raw, &summary);
+        let text = body_text(raw, &summary);
+        Parsed {
+            summary,
+            index,
+            text,
+        }
+    }
+}
 pub use section::SectionText;
 pub use summary::MessageSummary;
 pub use walk::{MAX_ADDRESSES, MAX_DEPTH, MAX_PARTS};

@@ -7,6 +7,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::watch;
 
+use super::deflate::Deflate;
 use super::tls::Stream;
 
 /// Why reading stopped.
@@ -42,6 +43,8 @@ pub struct Connection {
     /// Skipping the rest of an over-long line.
     discarding: bool,
     shutdown: watch::Receiver<bool>,
+    /// COMPRESS=DEFLATE, once started (RFC 4978).
+    deflate: Option<Deflate>,
 }
 
 impl Connection {
@@ -52,7 +55,14 @@ impl Connection {
             buf: Vec::with_capacity(4096),
             discarding: false,
             shutdown,
+            deflate: None,
         }
+    }
+
+    /// Compresses both directions from now on (RFC 4978 §3). Bytes already
+    /// read were sent before the switch, so they stay as they are.
+    pub fn start_deflate(&mut self) {
+        self.deflate = Some(Deflate::new());
     }
 
     /// True when TLS is active.
@@ -124,6 +134,17 @@ impl Connection {
 
     /// Reads more bytes into `buf`, waiting at most `idle`.
     pub async fn fill(&mut self, idle: Duration) -> Result<usize, ReadStop> {
+        // Compressed input already here comes first.
+        if let Some(d) = self.deflate.as_mut()
+            && d.has_pending()
+        {
+            let n = d
+                .inflate(&mut self.buf)
+                .map_err(|_| ReadStop::Io(io::Error::other("corrupt DEFLATE stream")))?;
+            if n > 0 {
+                return Ok(n);
+            }
+        }
         let mut chunk = [0u8; 16 * 1024];
         let mut shutdown = self.shutdown.clone();
         if *shutdown.borrow() {
@@ -139,8 +160,17 @@ impl Connection {
             },
             _ = shutdown.changed() => return Err(ReadStop::Shutdown),
         };
-        self.buf.extend_from_slice(&chunk[..n]);
-        Ok(n)
+        match self.deflate.as_mut() {
+            Some(d) => {
+                d.feed(&chunk[..n]);
+                d.inflate(&mut self.buf)
+                    .map_err(|_| ReadStop::Io(io::Error::other("corrupt DEFLATE stream")))
+            }
+            None => {
+                self.buf.extend_from_slice(&chunk[..n]);
+                Ok(n)
+            }
+        }
     }
 
     /// Writes and flushes `bytes`.
@@ -148,6 +178,14 @@ impl Connection {
         if bytes.is_empty() {
             return Ok(());
         }
+        let compressed;
+        let bytes = match self.deflate.as_mut() {
+            Some(d) => {
+                compressed = d.deflate(bytes);
+                &compressed[..]
+            }
+            None => bytes,
+        };
         let stream = self.stream()?;
         stream.write_all(bytes).await?;
         stream.flush().await

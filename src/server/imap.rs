@@ -42,10 +42,19 @@ pub async fn drive(
         });
         let framed = framer.feed(&mut conn.buf);
         let flow = match framed {
-            Framed::Incomplete => match conn.fill(idle).await {
-                Ok(_) => continue,
-                Err(stop) => return goodbye(&mut conn, stop).await,
-            },
+            Framed::Incomplete => {
+                let read = if session.wants_notifications() && !framer.is_mid_command() {
+                    // RFC 5465 §5: with NOTIFY, changes are sent while the
+                    // client is quiet, not only when it sends a command.
+                    wait_notifying(&mut conn, &mut session, &shared, idle).await
+                } else {
+                    conn.fill(idle).await.map(|_| ())
+                };
+                match read {
+                    Ok(()) => continue,
+                    Err(stop) => return goodbye(&mut conn, stop).await,
+                }
+            }
             Framed::NeedContinuation { .. } => {
                 if conn
                     .write_all(b"+ Ready for literal data\r\n")
@@ -75,10 +84,12 @@ pub async fn drive(
                 }
             },
         };
-        if let Err(stop) = follow(flow, &mut conn, &mut session, &shared, &acceptor, idle).await {
-            return goodbye(&mut conn, stop).await;
-        }
-        if flow == ImapFlow::StartTls {
+        let started_tls = flow == ImapFlow::StartTls;
+        let flow = match follow(flow, &mut conn, &mut session, &shared, &acceptor, idle).await {
+            Ok(flow) => flow,
+            Err(stop) => return goodbye(&mut conn, stop).await,
+        };
+        if started_tls {
             // The cleartext buffer was dropped; so is any framing state.
             framer.reset();
         }
@@ -90,7 +101,8 @@ pub async fn drive(
     }
 }
 
-/// Carries out what a command asked for beyond its response.
+/// Carries out what a command asked for beyond its response; returns the
+/// flow it ended in (`Command` or `Close`).
 async fn follow(
     mut flow: ImapFlow,
     conn: &mut Connection,
@@ -98,15 +110,24 @@ async fn follow(
     shared: &Shared,
     acceptor: &tokio_rustls::TlsAcceptor,
     idle: Duration,
-) -> Result<(), ReadStop> {
+) -> Result<ImapFlow, ReadStop> {
     loop {
         match flow {
-            ImapFlow::Command | ImapFlow::Close => return Ok(()),
+            ImapFlow::Command | ImapFlow::Close => return Ok(flow),
+            ImapFlow::More => {
+                flush(conn, session).await.map_err(ReadStop::Io)?;
+                flow = session.resume().await;
+            }
+            ImapFlow::Compress => {
+                flush(conn, session).await.map_err(ReadStop::Io)?;
+                conn.start_deflate();
+                return Ok(ImapFlow::Command);
+            }
             ImapFlow::StartTls => {
                 flush(conn, session).await.map_err(ReadStop::Io)?;
                 conn.start_tls(acceptor).await.map_err(ReadStop::Io)?;
                 session.tls_started();
-                return Ok(());
+                return Ok(ImapFlow::Command);
             }
             ImapFlow::AuthLine => {
                 flush(conn, session).await.map_err(ReadStop::Io)?;
@@ -121,7 +142,7 @@ async fn follow(
             }
             ImapFlow::Idle => {
                 idle_loop(conn, session, shared).await?;
-                return Ok(());
+                return Ok(session.flow_after_idle());
             }
         }
     }
@@ -162,6 +183,9 @@ async fn idle_loop(
                     changes = shared.store.watch(account);
                 }
                 poll(session);
+                if session.flow_after_idle() == ImapFlow::Close {
+                    return flush(conn, session).await.map_err(ReadStop::Io);
+                }
             }
         }
     }
@@ -170,6 +194,37 @@ async fn idle_loop(
 fn poll(session: &mut ImapSession) {
     if let Err(e) = session.poll_updates(true) {
         tracing::error!(error = %e, "cannot read mailbox changes");
+    }
+    session.poll_notify();
+}
+
+/// Waits for client bytes while passing the account's changes to the
+/// session as they become durable (NOTIFY outside IDLE).
+async fn wait_notifying(
+    conn: &mut Connection,
+    session: &mut ImapSession,
+    shared: &Shared,
+    idle: Duration,
+) -> Result<(), ReadStop> {
+    let Some(account) = session.account() else {
+        return conn.fill(idle).await.map(|_| ());
+    };
+    let mut changes = shared.store.watch(account);
+    changes.mark_unchanged();
+    loop {
+        tokio::select! {
+            r = conn.fill(idle) => return r.map(|_| ()),
+            changed = changes.changed() => {
+                if changed.is_err() {
+                    changes = shared.store.watch(account);
+                }
+                poll(session);
+                flush(conn, session).await.map_err(ReadStop::Io)?;
+                if session.flow_after_idle() == ImapFlow::Close {
+                    return Err(ReadStop::Closed);
+                }
+            }
+        }
     }
 }
 

@@ -5,13 +5,24 @@
 //! flushes (covering every commit made before the flush started, so every
 //! one of those tickets), marks them done and wakes the others. Callers
 //! that arrive during a flush wait for the next one, which one of them leads.
+//!
+//! The leader's flush and its bookkeeping run in a blocking task that owns
+//! everything it needs: if the leader's future is dropped (its client went
+//! away), the flush still finishes, marks its tickets done and wakes the
+//! waiters, so no later sync can hang on a flush nobody completes.
+//!
+//! After each successful flush the [`Durability`] watermarks rise and the
+//! accounts whose changes became durable are handed to the `on_durable`
+//! callback, which wakes their sessions: a watcher hears of a change only
+//! once it is on disk.
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::Notify;
 
-use super::{StoreError, StoreResult};
+use super::durable::Durability;
+use super::{AccountId, StoreError, StoreResult};
 
 #[derive(Default)]
 struct State {
@@ -21,47 +32,70 @@ struct State {
     done: u64,
     /// A leader is flushing now.
     running: bool,
+    /// Flushes that failed since the last success (their waiters retry).
+    failures: u64,
 }
 
-/// Shares `sled::Db::flush` between concurrent committers.
-pub struct GroupFlusher {
+/// Called with the accounts whose changes a flush made durable.
+pub type OnDurable = Box<dyn Fn(&[AccountId]) + Send + Sync>;
+
+struct Inner {
     db: sled::Db,
     state: Mutex<State>,
     wake: Notify,
     flushes: AtomicU64,
     syncs: AtomicU64,
+    durability: Arc<Durability>,
+    on_durable: OnDurable,
+}
+
+/// Shares `sled::Db::flush` between concurrent committers.
+pub struct GroupFlusher {
+    inner: Arc<Inner>,
 }
 
 impl GroupFlusher {
     /// A flusher for `db`.
-    pub fn new(db: sled::Db) -> Self {
+    pub fn new(db: sled::Db, durability: Arc<Durability>, on_durable: OnDurable) -> Self {
         GroupFlusher {
-            db,
-            state: Mutex::new(State::default()),
-            wake: Notify::new(),
-            flushes: AtomicU64::new(0),
-            syncs: AtomicU64::new(0),
+            inner: Arc::new(Inner {
+                db,
+                state: Mutex::new(State::default()),
+                wake: Notify::new(),
+                flushes: AtomicU64::new(0),
+                syncs: AtomicU64::new(0),
+                durability,
+                on_durable,
+            }),
         }
     }
 
     /// Returns once every commit made before the call is on disk.
     pub async fn sync(&self) -> StoreResult<()> {
-        self.syncs.fetch_add(1, Ordering::Relaxed);
+        let inner = &self.inner;
+        inner.syncs.fetch_add(1, Ordering::Relaxed);
         let ticket = {
-            let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            let mut s = inner.lock();
             s.issued += 1;
             s.issued
         };
+        let mut failures_seen = None;
         loop {
             // Register for the wake-up before looking at the state, so a
             // leader finishing in between cannot be missed.
-            let notified = self.wake.notified();
+            let notified = inner.wake.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let target = {
-                let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            let lead = {
+                let mut s = inner.lock();
                 if s.done >= ticket {
                     return Ok(());
+                }
+                // A flush that failed after this caller arrived is this
+                // caller's failure too, once it has retried itself.
+                let failures = *failures_seen.get_or_insert(s.failures);
+                if s.failures > failures + 1 {
+                    return Err(StoreError::Flush("repeated flush failures".into()));
                 }
                 if s.running {
                     None
@@ -70,7 +104,7 @@ impl GroupFlusher {
                     Some(s.issued)
                 }
             };
-            match target {
+            match lead {
                 Some(target) => return self.lead(target).await,
                 None => notified.await,
             }
@@ -78,44 +112,88 @@ impl GroupFlusher {
     }
 
     async fn lead(&self, target: u64) -> StoreResult<()> {
-        let db = self.db.clone();
-        let result = tokio::task::spawn_blocking(move || db.flush())
-            .await
-            .map_err(|e| StoreError::Flush(e.to_string()))
-            .and_then(|r| r.map(|_| ()).map_err(|e| StoreError::Flush(e.to_string())));
-        self.flushes.fetch_add(1, Ordering::Relaxed);
-        {
-            let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
-            s.running = false;
-            if result.is_ok() {
-                s.done = s.done.max(target);
+        let inner = self.inner.clone();
+        let task = tokio::task::spawn_blocking(move || inner.flush(target));
+        match task.await {
+            Ok(result) => result,
+            Err(e) => {
+                // The task panicked: release the leadership ourselves.
+                let mut s = self.inner.lock();
+                s.running = false;
+                s.failures += 1;
+                drop(s);
+                self.inner.wake.notify_waiters();
+                Err(StoreError::Flush(e.to_string()))
             }
         }
-        // On failure the waiters retry and one of them flushes again; each
-        // reports its own error if that fails too.
-        self.wake.notify_waiters();
-        result
     }
 
     /// (disk flushes, sync calls) so far.
     pub fn stats(&self) -> (u64, u64) {
         (
-            self.flushes.load(Ordering::Relaxed),
-            self.syncs.load(Ordering::Relaxed),
+            self.inner.flushes.load(Ordering::Relaxed),
+            self.inner.syncs.load(Ordering::Relaxed),
         )
+    }
+}
+
+impl Inner {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The leader's work: snapshot, flush, record, wake. Runs to the end
+    /// even when nobody awaits it.
+    fn flush(&self, target: u64) -> StoreResult<()> {
+        // Every commit registered now was made before the flush starts.
+        let snapshot = self.durability.snapshot();
+        let result = self
+            .db
+            .flush()
+            .map(|_| ())
+            .map_err(|e| StoreError::Flush(e.to_string()));
+        self.flushes.fetch_add(1, Ordering::Relaxed);
+        let woken = match &result {
+            Ok(()) => self.durability.flushed(snapshot),
+            Err(_) => {
+                // Keep the snapshot's wake-ups for the next flush.
+                Vec::new()
+            }
+        };
+        {
+            let mut s = self.lock();
+            s.running = false;
+            match &result {
+                Ok(()) => s.done = s.done.max(target),
+                Err(_) => s.failures += 1,
+            }
+        }
+        // On failure the waiters retry and one of them flushes again.
+        self.wake.notify_waiters();
+        if !woken.is_empty() {
+            (self.on_durable)(&woken);
+        }
+        result
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
+
+    fn flusher(db: &sled::Db) -> Arc<GroupFlusher> {
+        Arc::new(GroupFlusher::new(
+            db.clone(),
+            Arc::new(Durability::new()),
+            Box::new(|_| {}),
+        ))
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_syncs_share_flushes() {
         let dir = tempfile::tempdir().unwrap();
         let db = sled::open(dir.path()).unwrap();
-        let flusher = Arc::new(GroupFlusher::new(db.clone()));
+        let flusher = flusher(&db);
         let mut tasks = Vec::new();
         for i in 0..64u32 {
             let f = flusher.clone();
@@ -131,5 +209,23 @@ mod tests {
         let (flushes, syncs) = flusher.stats();
         assert_eq!(syncs, 64);
         assert!((1..64).contains(&flushes), "flushes {flushes}");
+    }
+
+    /// Regression: a leader whose future is dropped mid-flush used to leave
+    /// `running` set, and every later sync waited forever.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_dropped_leader_does_not_hang_later_syncs() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sled::open(dir.path()).unwrap();
+        let flusher = flusher(&db);
+        for i in 0..20u32 {
+            db.insert(i.to_be_bytes(), vec![1u8; 4096]).unwrap();
+            let f = flusher.clone();
+            let leader = tokio::spawn(async move { f.sync().await });
+            tokio::task::yield_now().await;
+            leader.abort();
+            let again = tokio::time::timeout(std::time::Duration::from_secs(10), flusher.sync());
+            again.await.expect("sync must not hang").unwrap();
+        }
     }
 }

@@ -2,18 +2,23 @@
 //! prefix naming its kind; ids are big-endian so that prefix scans return
 //! mailboxes, messages and changes in order.
 //!
-//! | prefix | key                              | value                    |
-//! |--------|----------------------------------|--------------------------|
-//! | `a`    | address                          | [`AccountRecord`]        |
-//! | `i`    | account(8)                       | address                  |
-//! | `m`    | account(8) mailbox(4)            | [`MailboxRecord`]        |
-//! | `n`    | account(8) name                  | mailbox(4)               |
-//! | `e`    | account(8) mailbox(4) uid(4)     | [`MessageRecord`]        |
-//! | `c`    | account(8) mailbox(4) modseq(8)  | [`ChangeRecord`]         |
-//! | `d`    | account(8) mailbox(4) uid(4)     | empty: has `\Deleted`   |
-//! | `b`    | body(8)                          | raw message              |
-//! | `s`    | body(8)                          | `MessageSummary`         |
-//! | `r`    | body(8)                          | reference count (u32 BE) |
+//! | prefix | key                              | value                        |
+//! |--------|----------------------------------|------------------------------|
+//! | `a`    | address                          | [`AccountRecord`]            |
+//! | `i`    | account(8)                       | address                      |
+//! | `m`    | account(8) mailbox(4)            | [`MailboxRecord`]            |
+//! | `n`    | account(8) name                  | mailbox(4)                   |
+//! | `u`    | account(8) name                  | empty: subscribed            |
+//! | `e`    | account(8) mailbox(4) uid(4)     | [`MessageRecord`]            |
+//! | `c`    | account(8) mailbox(4) modseq(8)  | [`ChangeRecord`]             |
+//! | `d`    | account(8) mailbox(4) uid(4)     | empty: has `\Deleted`        |
+//! | `v`    | account(8) mailbox(4) uid(4)     | empty: lacks `\Seen`         |
+//! | `z`    | account(8) mailbox(4)            | empty: deleted, to be purged |
+//! | `b`    | body(8)                          | raw message                  |
+//! | `s`    | body(8)                          | `MessageSummary`             |
+//! | `x`    | body(8)                          | `SearchIndex`                |
+//! | `t`    | body(8)                          | body text for SEARCH         |
+//! | `r`    | body(8)                          | reference count (u32 BE)     |
 //!
 //! [`AccountRecord`]: super::records::AccountRecord
 //! [`MailboxRecord`]: super::records::MailboxRecord
@@ -42,6 +47,19 @@ pub fn mailbox_name(a: AccountId, name: &str) -> Vec<u8> {
     prefixed(b'n', &[&a.0.to_be_bytes(), name.as_bytes()])
 }
 
+pub fn subscription(a: AccountId, name: &str) -> Vec<u8> {
+    prefixed(b'u', &[&a.0.to_be_bytes(), name.as_bytes()])
+}
+
+pub fn subscriptions_of(a: AccountId) -> Vec<u8> {
+    prefixed(b'u', &[&a.0.to_be_bytes()])
+}
+
+/// The name in an `n` or `u` key.
+pub fn name_of_key(key: &[u8]) -> Option<&str> {
+    std::str::from_utf8(key.get(9..)?).ok()
+}
+
 pub fn message(a: AccountId, m: MailboxId, uid: u32) -> Vec<u8> {
     prefixed(
         b'e',
@@ -65,11 +83,7 @@ pub fn change(a: AccountId, m: MailboxId, modseq: u64) -> Vec<u8> {
 }
 
 pub fn changes_of(a: AccountId, m: MailboxId) -> Vec<u8> {
-    messages_of(a, m)
-        .iter()
-        .enumerate()
-        .map(|(i, b)| if i == 0 { b'c' } else { *b })
-        .collect()
+    prefixed(b'c', &[&a.0.to_be_bytes(), &m.0.to_be_bytes()])
 }
 
 pub fn deleted(a: AccountId, m: MailboxId, uid: u32) -> Vec<u8> {
@@ -83,12 +97,45 @@ pub fn deleted_of(a: AccountId, m: MailboxId) -> Vec<u8> {
     prefixed(b'd', &[&a.0.to_be_bytes(), &m.0.to_be_bytes()])
 }
 
+pub fn unseen(a: AccountId, m: MailboxId, uid: u32) -> Vec<u8> {
+    prefixed(
+        b'v',
+        &[&a.0.to_be_bytes(), &m.0.to_be_bytes(), &uid.to_be_bytes()],
+    )
+}
+
+pub fn unseen_of(a: AccountId, m: MailboxId) -> Vec<u8> {
+    prefixed(b'v', &[&a.0.to_be_bytes(), &m.0.to_be_bytes()])
+}
+
+pub fn tombstone(a: AccountId, m: MailboxId) -> Vec<u8> {
+    prefixed(b'z', &[&a.0.to_be_bytes(), &m.0.to_be_bytes()])
+}
+
+/// Every `z` key.
+pub const TOMBSTONES: &[u8] = b"z";
+
+/// The account and mailbox of a `z` (or `m`) key.
+pub fn account_mailbox_of_key(key: &[u8]) -> Option<(AccountId, MailboxId)> {
+    let a: [u8; 8] = key.get(1..9)?.try_into().ok()?;
+    let m: [u8; 4] = key.get(9..13)?.try_into().ok()?;
+    Some((AccountId(u64::from_be_bytes(a)), MailboxId(u32::from_be_bytes(m))))
+}
+
 pub fn body(id: u64) -> Vec<u8> {
     prefixed(b'b', &[&id.to_be_bytes()])
 }
 
 pub fn summary(id: u64) -> Vec<u8> {
     prefixed(b's', &[&id.to_be_bytes()])
+}
+
+pub fn search_index(id: u64) -> Vec<u8> {
+    prefixed(b'x', &[&id.to_be_bytes()])
+}
+
+pub fn body_text(id: u64) -> Vec<u8> {
+    prefixed(b't', &[&id.to_be_bytes()])
 }
 
 pub fn refcount(id: u64) -> Vec<u8> {
@@ -99,6 +146,12 @@ pub fn refcount(id: u64) -> Vec<u8> {
 pub fn uid_of_message_key(key: &[u8]) -> Option<u32> {
     let tail: [u8; 4] = key.get(key.len().checked_sub(4)?..)?.try_into().ok()?;
     Some(u32::from_be_bytes(tail))
+}
+
+/// The trailing big-endian u64 of a change key: its MODSEQ.
+pub fn modseq_of_change_key(key: &[u8]) -> Option<u64> {
+    let tail: [u8; 8] = key.get(key.len().checked_sub(8)?..)?.try_into().ok()?;
+    Some(u64::from_be_bytes(tail))
 }
 
 /// The trailing big-endian u32 of a mailbox key: its id.
@@ -135,5 +188,17 @@ mod tests {
         let m = MailboxId(3);
         assert!(change(a, m, 5).starts_with(&changes_of(a, m)));
         assert!(!change(a, MailboxId(4), 5).starts_with(&changes_of(a, m)));
+        assert_eq!(modseq_of_change_key(&change(a, m, 77)), Some(77));
+    }
+
+    #[test]
+    fn names_and_ids_come_back_out_of_keys() {
+        let a = AccountId(9);
+        assert_eq!(name_of_key(&subscription(a, "a/b")), Some("a/b"));
+        assert_eq!(name_of_key(&mailbox_name(a, "INBOX")), Some("INBOX"));
+        assert_eq!(
+            account_mailbox_of_key(&tombstone(a, MailboxId(4))),
+            Some((a, MailboxId(4)))
+        );
     }
 }

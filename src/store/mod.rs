@@ -11,12 +11,16 @@
 //!   once [`MailStore::sync`] has returned after it. Protocol code
 //!   acknowledges (SMTP `250`, IMAP `APPEND OK`) only after `sync`.
 //! - `sync` is a group commit: concurrent callers share one disk flush.
-//! - Other sessions are notified through [`MailStore::watch`] after the
-//!   transaction commits, never before, so what they read is there.
-//! - Methods are synchronous and short: no lock is held across an `.await`.
+//! - Other sessions hear of a change only once it is durable: through
+//!   [`MailStore::watch`], which fires after the flush, and through the
+//!   durable watermark (see `durable.rs`) that bounds what the change log
+//!   and SELECT show them.
+//! - Methods are synchronous: no lock is held across an `.await`. All
+//!   writes to one account are serialized by that account's lock.
 //! - UIDVALIDITY is fixed when a mailbox is created; UIDs only grow, and an
 //!   expunged UID is never reused (RFC 9051 §2.3.1.1).
 
+mod durable;
 mod flush;
 mod keys;
 mod records;
@@ -25,16 +29,18 @@ mod sled_store;
 use std::future::Future;
 use std::pin::Pin;
 
+pub use durable::Watermark;
 pub use records::{ChangeKind, MailboxRecord, MessageRecord};
 pub use sled_store::SledStore;
 
-use crate::message::MessageSummary;
+use crate::message::{MessageSummary, Parsed, SearchIndex};
 
 /// Identifies an account inside one store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct AccountId(pub u64);
 
-/// Identifies a mailbox inside its account.
+/// Identifies a mailbox inside its account. Never reused within the
+/// account, so it is also the mailbox's OBJECTID (RFC 8474 §4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct MailboxId(pub u32);
 
@@ -92,17 +98,35 @@ pub struct AppendReceipt {
     pub modseq: u64,
 }
 
+/// What a committed COPY or MOVE produced (RFC 4315 COPYUID).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CopyReceipt {
+    /// The destination's UIDVALIDITY.
+    pub uidvalidity: u32,
+    /// (source UID, new UID) for every message copied, in source order.
+    pub pairs: Vec<(u32, u32)>,
+}
+
 /// One message to store.
 #[derive(Debug, Clone)]
 pub struct NewMessage<'a> {
     /// The message exactly as it will be served.
     pub raw: &'a [u8],
-    /// Its parse, computed once (see [`MessageSummary::parse`]).
-    pub summary: &'a MessageSummary,
+    /// Its parse, computed once (see [`Parsed::of`]).
+    pub parsed: &'a Parsed,
     /// Initial flags, in wire form (`\Seen`, keywords).
     pub flags: Vec<String>,
     /// INTERNALDATE as Unix seconds, with the sender's offset in minutes.
     pub internal_date: i64,
+}
+
+/// How much an account stores (RFC 9208 `STORAGE` and `MESSAGE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Usage {
+    /// Octets over all mailboxes.
+    pub bytes: u64,
+    /// Messages over all mailboxes.
+    pub messages: u64,
 }
 
 /// How STORE changes flags (RFC 9051 §6.4.6).
@@ -138,6 +162,15 @@ pub struct Change {
     pub kind: ChangeKind,
 }
 
+/// A mailbox read together with what of it is durable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DurableMailbox {
+    /// The mailbox as committed.
+    pub info: MailboxInfo,
+    /// What of it other sessions may be told about.
+    pub durable: Watermark,
+}
+
 /// The standard mailboxes every new account gets (RFC 6154 attributes).
 pub const DEFAULT_MAILBOXES: [(&str, Option<&str>); 6] = [
     ("INBOX", None),
@@ -149,22 +182,37 @@ pub const DEFAULT_MAILBOXES: [(&str, Option<&str>); 6] = [
 ];
 
 /// A mail store backend. See the module docs for the durability rules.
+///
+/// Every method is synchronous. The ones that can touch many records or
+/// large values (append, copy, expunge, delete, scans) should be called
+/// off the async worker threads (`tokio::task::block_in_place`).
 pub trait MailStore: Send + Sync + 'static {
     /// The account of `address` (lower-cased by the caller), if it exists.
     fn account(&self, address: &str) -> StoreResult<Option<AccountId>>;
 
-    /// The account of `address`, created with [`DEFAULT_MAILBOXES`] when
-    /// missing; the flag says whether it was created now. Not durable until `sync`.
+    /// The account of `address`, created with [`DEFAULT_MAILBOXES`] (all
+    /// subscribed) when missing; the flag says whether it was created now.
+    /// Not durable until `sync`.
     fn ensure_account(&self, address: &str) -> StoreResult<(AccountId, bool)>;
+
+    /// What the account stores, summed over its mailboxes.
+    fn usage(&self, account: AccountId) -> StoreResult<Usage>;
 
     /// All mailboxes of an account, ordered by name.
     fn mailboxes(&self, account: AccountId) -> StoreResult<Vec<MailboxInfo>>;
 
-    /// One mailbox by name (`INBOX` is matched case-insensitively by the caller).
+    /// One mailbox by its exact name (the caller normalizes `INBOX`).
     fn mailbox_by_name(&self, account: AccountId, name: &str) -> StoreResult<Option<MailboxInfo>>;
 
     /// One mailbox by id.
     fn mailbox(&self, account: AccountId, mailbox: MailboxId) -> StoreResult<Option<MailboxInfo>>;
+
+    /// One mailbox and its durable watermark, read consistently.
+    fn durable_mailbox(
+        &self,
+        account: AccountId,
+        mailbox: MailboxId,
+    ) -> StoreResult<Option<DurableMailbox>>;
 
     /// Creates a mailbox with a fresh UIDVALIDITY.
     fn create_mailbox(
@@ -174,21 +222,58 @@ pub trait MailStore: Send + Sync + 'static {
         special_use: Option<&str>,
     ) -> StoreResult<MailboxInfo>;
 
-    /// Marks a mailbox subscribed or not (RFC 9051 §6.3.7).
-    fn set_subscribed(
-        &self,
-        account: AccountId,
-        mailbox: MailboxId,
-        subscribed: bool,
-    ) -> StoreResult<()>;
+    /// Deletes a mailbox and its messages (RFC 9051 §6.3.5). Inferior
+    /// names and subscriptions are left alone. The messages are purged in
+    /// the background; the mailbox is gone at once.
+    fn delete_mailbox(&self, account: AccountId, mailbox: MailboxId) -> StoreResult<()>;
 
-    /// Appends messages to mailboxes in one atomic transaction (a delivery
-    /// to several recipients, or one APPEND). Committed, not yet durable.
+    /// Renames `from` and every name below it to `to` (RFC 9051 §6.3.6),
+    /// keeping ids and UIDVALIDITY, and moves their subscriptions. `INBOX`
+    /// is different: its messages move to a new mailbox `to`, and INBOX
+    /// stays, empty.
+    fn rename_mailbox(&self, account: AccountId, from: &str, to: &str) -> StoreResult<()>;
+
+    /// The subscribed names, which need not exist (RFC 9051 §6.3.7).
+    fn subscriptions(&self, account: AccountId) -> StoreResult<Vec<String>>;
+
+    /// Subscribes or unsubscribes a name (RFC 9051 §6.3.7, §6.3.8).
+    fn set_subscribed(&self, account: AccountId, name: &str, subscribed: bool)
+    -> StoreResult<()>;
+
+    /// Claims the messages from the mailbox's `\Recent` floor up to (not
+    /// including) `upto` for the calling session, and returns the old
+    /// floor: UIDs from it to `upto` are `\Recent` to that session only
+    /// (RFC 3501 §2.3.2). Not durable, by design.
+    fn claim_recent(&self, account: AccountId, mailbox: MailboxId, upto: u32) -> StoreResult<u32>;
+
+    /// Appends one message to mailboxes in one atomic transaction (a
+    /// delivery to several recipients, or one APPEND). Committed, not yet durable.
     fn append(
         &self,
         targets: &[(AccountId, MailboxId)],
         message: &NewMessage<'_>,
     ) -> StoreResult<Vec<AppendReceipt>>;
+
+    /// Appends several messages to one mailbox, all or none (MULTIAPPEND,
+    /// RFC 3502 §3), in order, with consecutive UIDs.
+    fn append_batch(
+        &self,
+        account: AccountId,
+        mailbox: MailboxId,
+        messages: &[NewMessage<'_>],
+    ) -> StoreResult<Vec<AppendReceipt>>;
+
+    /// Copies messages to `to` (RFC 9051 §6.4.7), or moves them when
+    /// `remove` is set (RFC 6851: copy and expunge in one transaction).
+    /// Flags and INTERNALDATE are kept. UIDs missing from `from` are skipped.
+    fn copy(
+        &self,
+        account: AccountId,
+        from: MailboxId,
+        uids: &[u32],
+        to: MailboxId,
+        remove: bool,
+    ) -> StoreResult<CopyReceipt>;
 
     /// The UIDs of a mailbox, ascending.
     fn uids(&self, account: AccountId, mailbox: MailboxId) -> StoreResult<Vec<u32>>;
@@ -196,6 +281,12 @@ pub trait MailStore: Send + Sync + 'static {
     /// The UIDs of a mailbox's messages flagged `\Deleted`, ascending,
     /// from an index (what EXPUNGE removes).
     fn deleted_uids(&self, account: AccountId, mailbox: MailboxId) -> StoreResult<Vec<u32>>;
+
+    /// The first UID of a message without `\\Seen`, from an index.
+    fn first_unseen(&self, account: AccountId, mailbox: MailboxId) -> StoreResult<Option<u32>>;
+
+    /// The UIDs of messages without `\\Seen`, ascending, from an index.
+    fn unseen_uids(&self, account: AccountId, mailbox: MailboxId) -> StoreResult<Vec<u32>>;
 
     /// A message's record: flags, dates, size, MODSEQ, where its body is.
     fn message(
@@ -205,11 +296,29 @@ pub trait MailStore: Send + Sync + 'static {
         uid: u32,
     ) -> StoreResult<Option<MessageRecord>>;
 
+    /// Visits the records of the messages with UIDs in `first..=last`, in
+    /// UID order, with one range scan; `visit` returns false to stop.
+    fn scan_messages(
+        &self,
+        account: AccountId,
+        mailbox: MailboxId,
+        first: u32,
+        last: u32,
+        visit: &mut dyn FnMut(u32, MessageRecord) -> bool,
+    ) -> StoreResult<()>;
+
     /// The parse stored at delivery.
     fn summary(&self, record: &MessageRecord) -> StoreResult<MessageSummary>;
 
     /// The raw message bytes.
     fn body(&self, record: &MessageRecord) -> StoreResult<Vec<u8>>;
+
+    /// The search index stored at delivery (built and kept now for a
+    /// message stored before indexes existed).
+    fn search_index(&self, record: &MessageRecord) -> StoreResult<SearchIndex>;
+
+    /// The lower-cased body text stored at delivery, for SEARCH BODY/TEXT.
+    fn body_text(&self, record: &MessageRecord) -> StoreResult<String>;
 
     /// Changes flags of the given messages; returns what changed. Messages
     /// whose MODSEQ is above `unchanged_since` are left alone and reported
@@ -232,18 +341,20 @@ pub trait MailStore: Send + Sync + 'static {
         uids: &[u32],
     ) -> StoreResult<Vec<u32>>;
 
-    /// The change log of a mailbox after `modseq`, oldest first.
+    /// The change log of a mailbox after `after` and up to `upto`
+    /// (inclusive), oldest first.
     fn changes_since(
         &self,
         account: AccountId,
         mailbox: MailboxId,
-        modseq: u64,
+        after: u64,
+        upto: u64,
     ) -> StoreResult<Vec<Change>>;
 
     /// Makes everything committed so far durable (group commit).
     fn sync(&self) -> BoxFuture<'_, StoreResult<()>>;
 
-    /// A receiver that changes whenever something in the account commits.
+    /// A receiver that changes whenever changes in the account become durable.
     fn watch(&self, account: AccountId) -> tokio::sync::watch::Receiver<u64>;
 
     /// How many disk flushes and how many `sync` calls there were (for benchmarks).

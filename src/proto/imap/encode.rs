@@ -61,6 +61,19 @@ pub fn astring(out: &mut Vec<u8>, s: &[u8]) {
     }
 }
 
+/// An astring for a client that enabled UTF8=ACCEPT (RFC 6855 §3): UTF-8
+/// may go in a quoted string (`QUOTED-CHAR =/ UTF8-2 / UTF8-3 / UTF8-4`).
+pub fn astring_utf8(out: &mut Vec<u8>, s: &[u8]) {
+    let quotable_utf8 = s.len() <= MAX_QUOTED
+        && std::str::from_utf8(s).is_ok()
+        && !s.iter().any(|&b| matches!(b, 0 | b'\r' | b'\n'));
+    if s.is_ascii() || !quotable_utf8 {
+        astring(out, s)
+    } else {
+        write_quoted(out, s)
+    }
+}
+
 /// `nstring = string / nil`.
 pub fn nstring(out: &mut Vec<u8>, s: Option<&[u8]>) {
     match s {

@@ -76,7 +76,8 @@ fn fetch_items(i: &[u8]) -> PResult<'_, Vec<FetchAttr>> {
 /// "BODY" ["STRUCTURE"] / "UID" / "BODY" section [partial] / "BODY.PEEK" section [partial] /
 /// "BINARY" [".PEEK"] section-binary [partial] / "BINARY.SIZE" section-binary`
 ///
-/// (RFC 9051 §9; RFC 3501 §9 for the RFC822 forms), plus `"MODSEQ"` (RFC 7162 §7).
+/// (RFC 9051 §9; RFC 3501 §9 for the RFC822 forms), plus `"MODSEQ"` (RFC 7162 §7),
+/// `"PREVIEW"` (RFC 8970), `"SAVEDATE"` (RFC 8514), `"EMAILID"` and `"THREADID"` (RFC 8474).
 pub(crate) fn fetch_att(i: &[u8]) -> PResult<'_, FetchAttr> {
     use FetchAttr as F;
     let (rest, name) = take_while1(|c: u8| c.is_ascii_alphanumeric() || c == b'.')(i)?;
@@ -93,11 +94,27 @@ pub(crate) fn fetch_att(i: &[u8]) -> PResult<'_, FetchAttr> {
         "BODYSTRUCTURE" => Some(F::BodyStructure),
         "UID" => Some(F::Uid),
         "MODSEQ" => Some(F::ModSeq),
+        "SAVEDATE" => Some(F::SaveDate),
+        "EMAILID" => Some(F::EmailId),
+        "THREADID" => Some(F::ThreadId),
         "BODY" if !bracket => Some(F::Body),
         _ => None,
     };
     if let Some(att) = simple {
         return Ok((rest, att));
+    }
+    if name == "PREVIEW" {
+        // `"PREVIEW" [SP "(" preview-mod *(SP preview-mod) ")"]`,
+        // `preview-mod = "LAZY"` (RFC 8970 §6).
+        if let Some(after) = rest.strip_prefix(b" (")
+            && let Ok((after, ())) = keyword("LAZY")(after)
+        {
+            let Some(after) = after.strip_prefix(b")") else {
+                return fail(after, "Unknown PREVIEW modifier");
+            };
+            return Ok((after, F::Preview { lazy: true }));
+        }
+        return Ok((rest, F::Preview { lazy: false }));
     }
     match name.as_str() {
         "BODY" | "BODY.PEEK" => {
@@ -129,6 +146,17 @@ pub(crate) fn fetch_att(i: &[u8]) -> PResult<'_, FetchAttr> {
             Ok((rest, F::BinarySize { part }))
         }
         _ => fail(i, "Unknown FETCH attribute"),
+    }
+}
+
+/// Parses the text of a section specifier without brackets (`1.MIME`,
+/// `HEADER.FIELDS (Subject)`, `` for the whole message), as IMAP URLs
+/// carry it (RFC 5092 §3: `enc-section`).
+pub fn parse_section(text: &str) -> Option<Section> {
+    let bracketed = format!("[{text}]");
+    match section(bracketed.as_bytes()) {
+        Ok((rest, s)) if rest.is_empty() => Some(s),
+        _ => None,
     }
 }
 

@@ -7,6 +7,19 @@ use std::hash::{Hash, Hasher};
 use super::datetime::Date;
 use super::sequence::SequenceSet;
 
+/// LIST selection options (RFC 5258 §3.1, RFC 6154 §5.1).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ListSelect {
+    /// `SUBSCRIBED`: subscribed names, existing or not.
+    pub subscribed: bool,
+    /// `REMOTE`: also remote mailboxes (there are none here).
+    pub remote: bool,
+    /// `RECURSIVEMATCH`: also parents of matching names (`CHILDINFO`).
+    pub recursive_match: bool,
+    /// `SPECIAL-USE`: only mailboxes with a special-use attribute.
+    pub special_use: bool,
+}
+
 /// LIST return options (RFC 5258 §3.2, RFC 5819, RFC 6154 §5.1).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ListReturn {
@@ -41,6 +54,8 @@ pub enum StatusItem {
     HighestModSeq,
     /// `APPENDLIMIT` (RFC 7889)
     AppendLimit,
+    /// `MAILBOXID` (RFC 8474)
+    MailboxId,
 }
 
 impl StatusItem {
@@ -56,6 +71,7 @@ impl StatusItem {
             StatusItem::Size => "SIZE",
             StatusItem::HighestModSeq => "HIGHESTMODSEQ",
             StatusItem::AppendLimit => "APPENDLIMIT",
+            StatusItem::MailboxId => "MAILBOXID",
         }
     }
 }
@@ -190,6 +206,17 @@ pub enum FetchAttr {
         /// Part numbers; empty for the whole message.
         part: Vec<u32>,
     },
+    /// `PREVIEW` or `PREVIEW (LAZY)` (RFC 8970 §3.1).
+    Preview {
+        /// `LAZY`: the server may answer NIL rather than compute it now.
+        lazy: bool,
+    },
+    /// `SAVEDATE` (RFC 8514 §3.1).
+    SaveDate,
+    /// `EMAILID` (RFC 8474 §5.1).
+    EmailId,
+    /// `THREADID` (RFC 8474 §5.2).
+    ThreadId,
 }
 
 /// A body section specifier (RFC 9051 §6.4.5): `BODY[]` has an empty `part`
@@ -268,4 +295,82 @@ pub enum SearchKey {
     And(Vec<SearchKey>),
     /// `MODSEQ [entry-name entry-type] n`; the entry is ignored.
     ModSeq(u64),
+    /// `SAVEDBEFORE date` (RFC 8514 §4).
+    SavedBefore(Date),
+    /// `SAVEDON date`
+    SavedOn(Date),
+    /// `SAVEDSINCE date`
+    SavedSince(Date),
+    /// `SAVEDATESUPPORTED`
+    SaveDateSupported,
+    /// `OLDER n` (RFC 5032 WITHIN): INTERNALDATE more than n seconds ago.
+    Older(u32),
+    /// `YOUNGER n`: INTERNALDATE at most n seconds ago.
+    Younger(u32),
+    /// `EMAILID id` (RFC 8474 §6).
+    EmailId(String),
+    /// `THREADID id`
+    ThreadId(String),
+}
+
+/// A SEARCH/SORT `RETURN` option (RFC 4731 §3.1, RFC 5182 §2, RFC 5267 §4.1, §4.4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SearchReturn {
+    /// `MIN`
+    Min,
+    /// `MAX`
+    Max,
+    /// `ALL`
+    All,
+    /// `COUNT`
+    Count,
+    /// `SAVE` (SEARCHRES)
+    Save,
+    /// `UPDATE` (CONTEXT=SEARCH)
+    Update,
+    /// `CONTEXT` (CONTEXT=SEARCH, informational)
+    Context,
+    /// `PARTIAL lo:hi`, 1-based positions in the result, `lo <= hi`.
+    Partial(u32, u32),
+}
+
+/// A SORT key (RFC 5256 §3, RFC 5957 §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    /// `ARRIVAL`: INTERNALDATE.
+    Arrival,
+    /// `CC`: the first Cc address's mailbox.
+    Cc,
+    /// `DATE`: the Date header, else INTERNALDATE.
+    Date,
+    /// `FROM`: the first From address's mailbox.
+    From,
+    /// `SIZE`: RFC822.SIZE.
+    Size,
+    /// `SUBJECT`: the base subject.
+    Subject,
+    /// `TO`: the first To address's mailbox.
+    To,
+    /// `DISPLAYFROM`: the first From address's display name, else its address.
+    DisplayFrom,
+    /// `DISPLAYTO`
+    DisplayTo,
+}
+
+/// `sort-criterion = ["REVERSE" SP] sort-key` (RFC 5256 §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SortCriterion {
+    /// `REVERSE`
+    pub reverse: bool,
+    /// The key.
+    pub key: SortKey,
+}
+
+/// A THREAD algorithm (RFC 5256 §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ThreadAlgorithm {
+    /// `ORDEREDSUBJECT`
+    OrderedSubject,
+    /// `REFERENCES`
+    References,
 }

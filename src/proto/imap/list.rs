@@ -1,7 +1,7 @@
 //! LIST with LIST-EXTENDED (RFC 5258), LIST-STATUS (RFC 5819) and
 //! SPECIAL-USE (RFC 6154); and the IMAP4rev1 LSUB (RFC 3501 §6.3.9).
 
-use super::items::ListReturn;
+use super::items::{ListReturn, ListSelect};
 use super::mailbox::status_att_list;
 use super::primitives::{PResult, atom_upper, fail, paren_list, sp};
 use super::strings::{astring_utf8, list_mailbox};
@@ -14,16 +14,19 @@ use super::types::CommandBody;
 /// The reference is decoded but not INBOX-normalized.
 pub(crate) fn list(i: &[u8]) -> PResult<'_, CommandBody> {
     let (mut i, ()) = sp(i)?;
-    let mut select = Vec::new();
+    let mut select = ListSelect::default();
+    let mut extended = false;
     if i.starts_with(b"(") {
         let (rest, opts) = list_select_opts(i)?;
         let (rest, ()) = sp(rest)?;
         select = opts;
+        extended = true;
         i = rest;
     }
     let (i, reference) = astring_utf8(i)?;
     let (i, ()) = sp(i)?;
     let (mut i, patterns) = if i.starts_with(b"(") {
+        extended = true;
         paren_list(i, false, list_mailbox)?
     } else {
         let (rest, p) = list_mailbox(i)?;
@@ -33,6 +36,7 @@ pub(crate) fn list(i: &[u8]) -> PResult<'_, CommandBody> {
     if let Some(after) = i.strip_prefix(b" ") {
         let (rest, r) = list_return_opts(after)?;
         ret = r;
+        extended = true;
         i = rest;
     }
     Ok((
@@ -42,6 +46,7 @@ pub(crate) fn list(i: &[u8]) -> PResult<'_, CommandBody> {
             patterns,
             select,
             ret,
+            extended,
         },
     ))
 }
@@ -49,11 +54,28 @@ pub(crate) fn list(i: &[u8]) -> PResult<'_, CommandBody> {
 /// `list-select-opts = "(" [ (*(list-select-opt SP) list-select-base-opt *(SP list-select-opt)) /
 /// (list-select-independent-opt *(SP list-select-independent-opt)) ] ")"`
 ///
-/// (RFC 9051 §9, RFC 5258 §6). Option names are upper-cased and checked by
-/// the session (which knows which it supports); option values
-/// (`option-value`) are not supported.
-fn list_select_opts(i: &[u8]) -> PResult<'_, Vec<String>> {
-    paren_list(i, true, atom_upper)
+/// `list-select-base-opt = "SUBSCRIBED" / option-extension`,
+/// `list-select-independent-opt = "REMOTE" / option-extension`,
+/// `list-select-mod-opt = "RECURSIVEMATCH" / option-extension` (RFC 5258 §6), and
+/// `SPECIAL-USE` as a base option (RFC 6154 §6). RFC 5258 §3.1: unknown
+/// options and a modifier without a base option are errors (BAD).
+fn list_select_opts(i: &[u8]) -> PResult<'_, ListSelect> {
+    let mut select = ListSelect::default();
+    let (rest, _) = paren_list(i, true, |o| {
+        let (o, name) = atom_upper(o)?;
+        match name.as_str() {
+            "SUBSCRIBED" => select.subscribed = true,
+            "REMOTE" => select.remote = true,
+            "RECURSIVEMATCH" => select.recursive_match = true,
+            "SPECIAL-USE" => select.special_use = true,
+            _ => return fail(o, "Unsupported LIST selection option"),
+        }
+        Ok((o, ()))
+    })?;
+    if select.recursive_match && !(select.subscribed || select.special_use) {
+        return fail(rest, "RECURSIVEMATCH needs SUBSCRIBED or SPECIAL-USE");
+    }
+    Ok((rest, select))
 }
 
 /// `list-return-opts = "RETURN" SP "(" [return-option *(SP return-option)] ")"`

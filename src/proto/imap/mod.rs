@@ -16,9 +16,8 @@
 //! loop. Nothing here panics on any input (see the `fuzz/fuzz_targets/imap_command.rs`
 //! target and the mutation test in `tests.rs`).
 //!
-//! Not supported (refused with BAD): MULTIAPPEND and CATENATE, QRESYNC
-//! `SELECT` parameters, LIST option values, SEARCH `PARTIAL`/`FUZZY` and
-//! other extension keys, SORT and THREAD.
+//! Not supported (refused with BAD): LIST option values, SEARCH `FUZZY`
+//! and other extension keys not listed in `items.rs`.
 
 mod datetime;
 pub mod encode;
@@ -27,10 +26,13 @@ mod framing;
 mod items;
 mod list;
 mod mailbox;
+pub mod mutf7;
+mod notify;
 mod parser;
 mod primitives;
 mod search;
 mod sequence;
+mod sort;
 mod store;
 mod strings;
 mod types;
@@ -39,11 +41,18 @@ mod types;
 mod tests;
 
 pub use datetime::{Date, DateTime};
+pub use fetch::parse_section;
 pub use framing::{CommandFramer, FrameError, Framed, FramerLimits, read_line};
 pub use items::{
-    FetchAttr, Flag, ListReturn, SearchKey, Section, SectionText, StatusItem, StoreMode,
+    FetchAttr, Flag, ListReturn, ListSelect, SearchKey, SearchReturn, Section, SectionText,
+    SortCriterion, SortKey, StatusItem, StoreMode, ThreadAlgorithm,
 };
+pub use mailbox::MAX_APPEND_PARTS;
+pub use notify::{Event, EventGroup, MailboxFilter, NotifySpec};
 pub use parser::parse_command;
 pub use search::MAX_SEARCH_DEPTH;
 pub use sequence::{SeqBound, SeqRange, SequenceSet};
-pub use types::{Command, CommandBody, ParseError};
+pub use types::{
+    AppendData, AppendMessage, CatenatePart, Command, CommandBody, ParseError, QresyncParams,
+    SelectParams,
+};

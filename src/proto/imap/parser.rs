@@ -15,6 +15,7 @@ use super::primitives::{
 };
 use super::search::search;
 use super::sequence::sequence_set;
+use super::sort::{sort, thread};
 use super::store::{copy_move, store};
 use super::strings::{astring, astring_utf8, nstring, string};
 use super::types::{Command, CommandBody, ParseError};
@@ -110,6 +111,14 @@ fn known_name(name: &str) -> Option<&'static str> {
         "MOVE",
         "UID",
         "IDLE",
+        "SORT",
+        "THREAD",
+        "CANCELUPDATE",
+        "GETQUOTA",
+        "GETQUOTAROOT",
+        "SETQUOTA",
+        "COMPRESS",
+        "NOTIFY",
     ];
     NAMES.iter().copied().find(|n| *n == name)
 }
@@ -133,12 +142,8 @@ fn command_body<'a>(name: &str, i: &'a [u8]) -> PResult<'a, CommandBody> {
         "LOGIN" => login(i),
         "ID" => id(i),
         "ENABLE" => enable(i),
-        "SELECT" => {
-            select(i).map(|(r, (mailbox, condstore))| (r, C::Select { mailbox, condstore }))
-        }
-        "EXAMINE" => {
-            select(i).map(|(r, (mailbox, condstore))| (r, C::Examine { mailbox, condstore }))
-        }
+        "SELECT" => select(i).map(|(r, (mailbox, params))| (r, C::Select { mailbox, params })),
+        "EXAMINE" => select(i).map(|(r, (mailbox, params))| (r, C::Examine { mailbox, params })),
         "CREATE" => create(i),
         "DELETE" => one_mailbox(i).map(|(r, mailbox)| (r, C::Delete { mailbox })),
         "SUBSCRIBE" => one_mailbox(i).map(|(r, mailbox)| (r, C::Subscribe { mailbox })),
@@ -153,6 +158,22 @@ fn command_body<'a>(name: &str, i: &'a [u8]) -> PResult<'a, CommandBody> {
         "STORE" => store(i, false),
         "COPY" => copy_move(i, false, false),
         "MOVE" => copy_move(i, false, true),
+        "SORT" => sort(i, false),
+        "THREAD" => thread(i, false),
+        "CANCELUPDATE" => cancel_update(i),
+        "GETQUOTA" => {
+            let (i, ()) = sp(i)?;
+            astring_utf8(i).map(|(r, root)| (r, C::GetQuota { root }))
+        }
+        "GETQUOTAROOT" => {
+            one_mailbox(i).map(|(r, mailbox)| (r, C::GetQuotaRoot { mailbox }))
+        }
+        "SETQUOTA" => setquota(i),
+        "COMPRESS" => {
+            let (i, ()) = sp(i)?;
+            atom_upper(i).map(|(r, a)| (r, C::Compress(a)))
+        }
+        "NOTIFY" => super::notify::notify(i).map(|(r, spec)| (r, C::Notify(spec))),
         "UID" => uid(i),
         _ => fail(i, "Unknown command"),
     }
@@ -169,12 +190,48 @@ fn uid(i: &[u8]) -> PResult<'_, CommandBody> {
         "STORE" => store(i, true),
         "COPY" => copy_move(i, true, false),
         "MOVE" => copy_move(i, true, true),
+        "SORT" => sort(i, true),
+        "THREAD" => thread(i, true),
         "EXPUNGE" => {
             let (i, ()) = sp(i)?;
             sequence_set(i).map(|(r, set)| (r, CommandBody::UidExpunge(set)))
         }
         _ => fail(i, "Unknown UID command"),
     }
+}
+
+/// `cancelupdate = "CANCELUPDATE" 1*(SP quoted)` (RFC 5267 §6).
+fn cancel_update(i: &[u8]) -> PResult<'_, CommandBody> {
+    let mut tags = Vec::new();
+    let mut i = i;
+    while let Ok((rest, ())) = sp(i) {
+        let (rest, t) = super::strings::quoted(rest)?;
+        tags.push(String::from_utf8_lossy(&t).into_owned());
+        i = rest;
+        if tags.len() > 100 {
+            return fail(i, "Too many tags");
+        }
+    }
+    if tags.is_empty() {
+        return mismatch(i);
+    }
+    Ok((i, CommandBody::CancelUpdate(tags)))
+}
+
+/// `setquota = "SETQUOTA" SP quota-root-name SP setquota-list`,
+/// `setquota-list = "(" [setquota-resource *(SP setquota-resource)] ")"`,
+/// `setquota-resource = resource-name SP resource-limit` (RFC 9208 §8).
+fn setquota(i: &[u8]) -> PResult<'_, CommandBody> {
+    let (i, ()) = sp(i)?;
+    let (i, root) = astring_utf8(i)?;
+    let (i, ()) = sp(i)?;
+    let (i, limits) = paren_list(i, true, |p| {
+        let (p, name) = atom_upper(p)?;
+        let (p, ()) = sp(p)?;
+        let (p, n) = super::primitives::number64(p)?;
+        Ok((p, (name, n)))
+    })?;
+    Ok((i, CommandBody::SetQuota { root, limits }))
 }
 
 /// `authenticate = "AUTHENTICATE" SP auth-type [SP initial-resp]`

@@ -6,9 +6,10 @@
 //! BAD instead of exhausting the stack.
 
 use super::datetime::date;
-use super::items::SearchKey;
+use super::items::{SearchKey, SearchReturn};
 use super::primitives::{
-    PResult, ascii_string, atom, atom_upper, fail, keyword, mismatch, number64, paren_list, sp,
+    PResult, ascii_string, atom, atom_upper, fail, keyword, mismatch, number, number64,
+    paren_list, sp,
 };
 use super::sequence::sequence_set;
 use super::strings::{astring_lossy, quoted};
@@ -31,7 +32,7 @@ pub(crate) fn search(i: &[u8], uid: bool) -> PResult<'_, CommandBody> {
             && let Ok((rest, ())) = keyword("RETURN")(i)
         {
             let (rest, ()) = sp(rest)?;
-            let (rest, opts) = paren_list(rest, true, atom_upper)?;
+            let (rest, opts) = search_return_opts(rest)?;
             let (rest, ()) = sp(rest)?;
             ret = Some(opts);
             i = rest;
@@ -52,18 +53,7 @@ pub(crate) fn search(i: &[u8], uid: bool) -> PResult<'_, CommandBody> {
         }
         break;
     }
-    let (mut i, first) = search_key(i, 1)?;
-    let mut keys = vec![first];
-    while let Some(after) = i.strip_prefix(b" ") {
-        let (rest, k) = search_key(after, 1)?;
-        keys.push(k);
-        i = rest;
-    }
-    let criteria = if keys.len() == 1 {
-        keys.swap_remove(0)
-    } else {
-        SearchKey::And(keys)
-    };
+    let (i, criteria) = search_keys(i)?;
     Ok((
         i,
         CommandBody::Search {
@@ -73,6 +63,60 @@ pub(crate) fn search(i: &[u8], uid: bool) -> PResult<'_, CommandBody> {
             ret,
         },
     ))
+}
+
+/// `1*(SP search-key)` after the first SP: several keys are folded into `And`.
+pub(crate) fn search_keys(i: &[u8]) -> PResult<'_, SearchKey> {
+    let (mut i, first) = search_key(i, 1)?;
+    let mut keys = vec![first];
+    while let Some(after) = i.strip_prefix(b" ") {
+        let (rest, k) = search_key(after, 1)?;
+        keys.push(k);
+        i = rest;
+    }
+    Ok((
+        i,
+        if keys.len() == 1 {
+            keys.swap_remove(0)
+        } else {
+            SearchKey::And(keys)
+        },
+    ))
+}
+
+/// `search-return-opts = SP "RETURN" SP "(" [search-return-opt *(SP search-return-opt)] ")"`,
+/// `search-return-opt = "MIN" / "MAX" / "ALL" / "COUNT" / "SAVE"` (RFC 4731 §7, RFC 5182 §4),
+/// `=/ "UPDATE" / "CONTEXT"` (RFC 5267 §6), `=/ "PARTIAL" SP partial-range`,
+/// `partial-range = nz-number ":" nz-number` (RFC 5267 §4.4). Unknown
+/// options are refused (RFC 4466 §2.6: BAD).
+pub(crate) fn search_return_opts(i: &[u8]) -> PResult<'_, Vec<SearchReturn>> {
+    use SearchReturn as R;
+    paren_list(i, true, |o| {
+        let (o, name) = atom_upper(o)?;
+        let opt = match name.as_str() {
+            "MIN" => R::Min,
+            "MAX" => R::Max,
+            "ALL" => R::All,
+            "COUNT" => R::Count,
+            "SAVE" => R::Save,
+            "UPDATE" => R::Update,
+            "CONTEXT" => R::Context,
+            "PARTIAL" => {
+                let (o, ()) = sp(o)?;
+                let (o, a) = number(o)?;
+                let Some(o) = o.strip_prefix(b":") else {
+                    return fail(o, "PARTIAL needs a range lo:hi");
+                };
+                let (o, b) = number(o)?;
+                if a == 0 || b == 0 {
+                    return fail(o, "PARTIAL positions start at 1");
+                }
+                return Ok((o, R::Partial(a.min(b), a.max(b))));
+            }
+            _ => return fail(o, "Unknown SEARCH RETURN option"),
+        };
+        Ok((o, opt))
+    })
 }
 
 /// `search-key = "ALL" / "ANSWERED" / "BCC" SP astring / "BEFORE" SP date / "BODY" SP astring /
@@ -123,6 +167,7 @@ pub(crate) fn search_key(i: &[u8], depth: usize) -> PResult<'_, SearchKey> {
         "UNDRAFT" => Some(K::Undraft),
         "UNFLAGGED" => Some(K::Unflagged),
         "UNSEEN" => Some(K::Unseen),
+        "SAVEDATESUPPORTED" => Some(K::SaveDateSupported),
         _ => None,
     };
     if let Some(key) = simple {
@@ -155,6 +200,13 @@ pub(crate) fn search_key(i: &[u8], depth: usize) -> PResult<'_, SearchKey> {
         "SENTBEFORE" => day(K::SentBefore),
         "SENTON" => day(K::SentOn),
         "SENTSINCE" => day(K::SentSince),
+        "SAVEDBEFORE" => day(K::SavedBefore),
+        "SAVEDON" => day(K::SavedOn),
+        "SAVEDSINCE" => day(K::SavedSince),
+        "OLDER" => number(rest).map(|(r, n)| (r, K::Older(n))),
+        "YOUNGER" => number(rest).map(|(r, n)| (r, K::Younger(n))),
+        "EMAILID" => atom(rest).map(|(r, a)| (r, K::EmailId(ascii_string(a)))),
+        "THREADID" => atom(rest).map(|(r, a)| (r, K::ThreadId(ascii_string(a)))),
         "LARGER" => size(K::Larger),
         "SMALLER" => size(K::Smaller),
         "UID" => sequence_set(rest).map(|(r, s)| (r, K::Uid(s))),
@@ -196,6 +248,13 @@ fn is_key_with_argument(word: &str) -> bool {
             | "SENTBEFORE"
             | "SENTON"
             | "SENTSINCE"
+            | "SAVEDBEFORE"
+            | "SAVEDON"
+            | "SAVEDSINCE"
+            | "OLDER"
+            | "YOUNGER"
+            | "EMAILID"
+            | "THREADID"
             | "LARGER"
             | "SMALLER"
             | "UID"

@@ -12,7 +12,11 @@ use std::fmt;
 use crate::proto::secret::Secret;
 
 use super::datetime::DateTime;
-use super::items::{FetchAttr, Flag, ListReturn, SearchKey, StatusItem, StoreMode};
+use super::items::{
+    FetchAttr, Flag, ListReturn, ListSelect, SearchKey, SearchReturn, SortCriterion, StatusItem,
+    StoreMode, ThreadAlgorithm,
+};
+use super::notify::NotifySpec;
 use super::sequence::SequenceSet;
 
 /// One tagged command line (with any literals), as sent by the client.
@@ -55,19 +59,20 @@ pub enum CommandBody {
     Id(Option<Vec<(String, Option<String>)>>),
     /// RFC 5161 §3.1; capability names upper-cased.
     Enable(Vec<String>),
-    /// RFC 9051 §6.3.2, with the CONDSTORE parameter of RFC 7162 §3.1.8.
+    /// RFC 9051 §6.3.2, with the CONDSTORE and QRESYNC parameters of
+    /// RFC 7162 §3.1.8, §3.2.5.
     Select {
-        /// Decoded mailbox name; `INBOX` in any case becomes `INBOX`.
+        /// Mailbox name as sent; `INBOX` in any case becomes `INBOX`.
         mailbox: String,
-        /// `(CONDSTORE)` was given.
-        condstore: bool,
+        /// The parameters.
+        params: SelectParams,
     },
     /// RFC 9051 §6.3.3
     Examine {
-        /// Decoded mailbox name.
+        /// Mailbox name as sent.
         mailbox: String,
-        /// `(CONDSTORE)` was given.
-        condstore: bool,
+        /// The parameters.
+        params: SelectParams,
     },
     /// RFC 9051 §6.3.4, with `(USE (...))` of RFC 6154 §3.
     Create {
@@ -104,11 +109,14 @@ pub enum CommandBody {
         reference: String,
         /// One or more mailbox patterns, wildcards `*` and `%` kept.
         patterns: Vec<String>,
-        /// Selection options, upper-cased (`SUBSCRIBED`, `REMOTE`,
-        /// `RECURSIVEMATCH`, `SPECIAL-USE`, ...).
-        select: Vec<String>,
+        /// Selection options.
+        select: ListSelect,
         /// Return options.
         ret: ListReturn,
+        /// The command used the extended syntax (RFC 5258 §3: select or
+        /// return options, or a pattern list), which changes how `""` and
+        /// `\NonExistent` are treated.
+        extended: bool,
     },
     /// RFC 3501 §6.3.9 (deprecated in IMAP4rev2).
     Lsub {
@@ -126,16 +134,13 @@ pub enum CommandBody {
         /// Requested items, in the client's order, at least one.
         items: Vec<StatusItem>,
     },
-    /// RFC 9051 §6.3.12: one message (no MULTIAPPEND, no CATENATE).
+    /// RFC 9051 §6.3.12, with MULTIAPPEND (RFC 3502), CATENATE (RFC 4469)
+    /// and the UTF8 data item (RFC 6855 §4).
     Append {
-        /// Decoded mailbox name.
+        /// Mailbox name as sent.
         mailbox: String,
-        /// Flags to set on the new message.
-        flags: Vec<Flag>,
-        /// INTERNALDATE to record, if given.
-        date: Option<DateTime>,
-        /// The message bytes from the literal (or `~{n}` literal8).
-        message: Vec<u8>,
+        /// One or more messages, all appended or none.
+        messages: Vec<AppendMessage>,
     },
     /// RFC 3501 §6.4.1 (removed in IMAP4rev2; treat as NOOP).
     Check,
@@ -147,7 +152,8 @@ pub enum CommandBody {
     Expunge,
     /// RFC 9051 §6.4.9 `UID EXPUNGE` (RFC 4315 §2.1).
     UidExpunge(SequenceSet),
-    /// RFC 9051 §6.4.4, with ESEARCH (RFC 4731) and CONDSTORE `MODSEQ`.
+    /// RFC 9051 §6.4.4, with ESEARCH (RFC 4731), SEARCHRES (RFC 5182),
+    /// CONTEXT=SEARCH (RFC 5267) and CONDSTORE `MODSEQ`.
     Search {
         /// `UID SEARCH`.
         uid: bool,
@@ -155,9 +161,56 @@ pub enum CommandBody {
         charset: Option<String>,
         /// The criteria; several top-level keys are folded into `And`.
         criteria: SearchKey,
-        /// `RETURN (...)` options upper-cased; `Some(vec![])` for `RETURN ()`.
-        ret: Option<Vec<String>>,
+        /// `RETURN (...)` options; `Some(vec![])` for `RETURN ()`.
+        ret: Option<Vec<SearchReturn>>,
     },
+    /// RFC 5256 §3 SORT, with ESORT / CONTEXT=SORT `RETURN` (RFC 5267 §3).
+    Sort {
+        /// `UID SORT`.
+        uid: bool,
+        /// `RETURN (...)` options, if given.
+        ret: Option<Vec<SearchReturn>>,
+        /// The sort criteria, at least one.
+        criteria: Vec<SortCriterion>,
+        /// The charset, as sent.
+        charset: String,
+        /// The search criteria.
+        search: SearchKey,
+    },
+    /// RFC 5256 §3 THREAD.
+    Thread {
+        /// `UID THREAD`.
+        uid: bool,
+        /// The algorithm.
+        algorithm: ThreadAlgorithm,
+        /// The charset, as sent.
+        charset: String,
+        /// The search criteria.
+        search: SearchKey,
+    },
+    /// RFC 5267 §4.2 CANCELUPDATE: the tags of the searches to stop updating.
+    CancelUpdate(Vec<String>),
+    /// RFC 9208 §4.2 GETQUOTA.
+    GetQuota {
+        /// The quota root.
+        root: String,
+    },
+    /// RFC 9208 §4.3 GETQUOTAROOT.
+    GetQuotaRoot {
+        /// Mailbox name as sent.
+        mailbox: String,
+    },
+    /// RFC 9208 §4.1 SETQUOTA: (resource, limit) pairs.
+    SetQuota {
+        /// The quota root.
+        root: String,
+        /// Resource names upper-cased, with their limits.
+        limits: Vec<(String, u64)>,
+    },
+    /// RFC 4978 §3 COMPRESS, the algorithm upper-cased.
+    Compress(String),
+    /// RFC 5465 §3 NOTIFY.
+    Notify(NotifySpec),
     /// RFC 9051 §6.4.5, with CONDSTORE/QRESYNC modifiers (RFC 7162 §3.1.4, §3.2.6).
     Fetch {
         /// `UID FETCH`.
@@ -242,6 +295,16 @@ impl CommandBody {
             C::UidExpunge(_) => "UID EXPUNGE",
             C::Search { uid: false, .. } => "SEARCH",
             C::Search { uid: true, .. } => "UID SEARCH",
+            C::Sort { uid: false, .. } => "SORT",
+            C::Sort { uid: true, .. } => "UID SORT",
+            C::Thread { uid: false, .. } => "THREAD",
+            C::Thread { uid: true, .. } => "UID THREAD",
+            C::CancelUpdate(_) => "CANCELUPDATE",
+            C::GetQuota { .. } => "GETQUOTA",
+            C::GetQuotaRoot { .. } => "GETQUOTAROOT",
+            C::SetQuota { .. } => "SETQUOTA",
+            C::Compress(_) => "COMPRESS",
+            C::Notify(_) => "NOTIFY",
             C::Fetch { uid: false, .. } => "FETCH",
             C::Fetch { uid: true, .. } => "UID FETCH",
             C::Store { uid: false, .. } => "STORE",
@@ -253,6 +316,58 @@ impl CommandBody {
             C::Idle => "IDLE",
         }
     }
+}
+
+/// SELECT and EXAMINE parameters (RFC 4466 §2.1, RFC 7162 §3.1.8, §3.2.5).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SelectParams {
+    /// `CONDSTORE` was given.
+    pub condstore: bool,
+    /// `QRESYNC (...)` was given.
+    pub qresync: Option<QresyncParams>,
+}
+
+/// `qresync-param = "QRESYNC" SP "(" uidvalidity SP mod-sequence-value [SP known-uids]
+/// [SP seq-match-data] ")"` (RFC 7162 §7).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QresyncParams {
+    /// The UIDVALIDITY the client last knew.
+    pub uidvalidity: u32,
+    /// The MODSEQ the client last knew.
+    pub modseq: u64,
+    /// The UIDs the client knows, if it said.
+    pub known_uids: Option<SequenceSet>,
+    /// `(known-sequence-set known-uid-set)`: message numbers and their UIDs.
+    pub seq_match: Option<(SequenceSet, SequenceSet)>,
+}
+
+/// One message of an APPEND (RFC 3502 `append-message`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppendMessage {
+    /// Flags to set on the new message.
+    pub flags: Vec<Flag>,
+    /// INTERNALDATE to record, if given.
+    pub date: Option<DateTime>,
+    /// The message, or how to build it.
+    pub data: AppendData,
+}
+
+/// `append-data = literal / literal8 / append-data-ext` (RFC 4466 §2.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AppendData {
+    /// The message bytes (a literal, a literal8, or `UTF8 (literal8)`).
+    Literal(Vec<u8>),
+    /// `CATENATE (cat-part ...)` (RFC 4469 §5).
+    Catenate(Vec<CatenatePart>),
+}
+
+/// `cat-part = text-literal / url` (RFC 4469 §5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CatenatePart {
+    /// `TEXT literal`.
+    Text(Vec<u8>),
+    /// `URL astring`: an IMAP URL (RFC 5092) of a message or part.
+    Url(String),
 }
 
 /// A command that could not be parsed: answered `tag BAD message`.

@@ -1,6 +1,7 @@
 //! Writing responses (RFC 9051 §7): tagged completions and untagged data.
 
 use super::ImapSession;
+use super::names;
 
 impl ImapSession {
     /// `* text`
@@ -8,6 +9,19 @@ impl ImapSession {
         self.out.extend_from_slice(b"* ");
         self.out.extend_from_slice(text.as_bytes());
         self.out.extend_from_slice(b"\r\n");
+    }
+
+    /// `* ` + bytes + CRLF, for lines that carry literals or mailbox names.
+    pub(super) fn untagged_bytes(&mut self, line: &[u8]) {
+        self.out.extend_from_slice(b"* ");
+        self.out.extend_from_slice(line);
+        self.out.extend_from_slice(b"\r\n");
+    }
+
+    /// Appends a stored mailbox name to `out` the way this client reads
+    /// names (modified UTF-7 or, after UTF8=ACCEPT, UTF-8).
+    pub(super) fn write_name(&self, out: &mut Vec<u8>, name: &str) {
+        names::write(out, name, self.enabled.utf8);
     }
 
     /// `tag STATUS [code] text`
@@ -31,7 +45,48 @@ impl ImapSession {
     }
 }
 
-/// `(\Seen $Junk)` from stored flags.
-pub fn flag_list(flags: &[String]) -> String {
-    format!("({})", flags.join(" "))
+/// `(\Seen $Junk)` from stored flags, with `\Recent` first when the
+/// message is recent to this session (RFC 3501 §2.3.2).
+pub fn flag_list(flags: &[String], recent: bool) -> String {
+    let mut out = String::from("(");
+    if recent {
+        out.push_str("\\Recent");
+    }
+    for f in flags {
+        if out.len() > 1 {
+            out.push(' ');
+        }
+        out.push_str(f);
+    }
+    out.push(')');
+    out
+}
+
+/// The system flags every mailbox permits (RFC 9051 §2.3.2).
+pub const SYSTEM_FLAGS: &str = "\\Answered \\Flagged \\Deleted \\Seen \\Draft";
+
+/// `FLAGS (...)` for a mailbox with these keywords in use.
+pub fn flags_response(keywords: &[String]) -> String {
+    let mut s = format!("FLAGS ({SYSTEM_FLAGS}");
+    for k in keywords {
+        s.push(' ');
+        s.push_str(k);
+    }
+    s.push(')');
+    s
+}
+
+/// `OK [PERMANENTFLAGS (...)]`: what STORE may set; `\*` means new
+/// keywords may be created (RFC 9051 §7.1).
+pub fn permanent_flags(keywords: &[String], read_only: bool) -> String {
+    if read_only {
+        return "OK [PERMANENTFLAGS ()] Read-only mailbox".into();
+    }
+    let mut s = format!("OK [PERMANENTFLAGS ({SYSTEM_FLAGS}");
+    for k in keywords {
+        s.push(' ');
+        s.push_str(k);
+    }
+    s.push_str(" \\*)] Flags permitted");
+    s
 }

@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 
 use super::Shared;
-use crate::message::MessageSummary;
+use crate::message::Parsed;
 use crate::proto::smtp::Reply;
 use crate::store::{AccountId, NewMessage, StoreError};
 
@@ -47,10 +47,17 @@ pub fn resolve_recipient(shared: &Shared, path: &str) -> Result<Recipient, Reply
         ));
     }
     match shared.store.account(&address) {
-        Ok(Some(account)) => Ok(Recipient {
-            address: path.to_string(),
-            account,
-        }),
+        Ok(Some(account)) => {
+            // RFC 9208 §5.1, RFC 3463 §3.3: a full mailbox is a temporary
+            // failure at RCPT time, so the sender retries later.
+            if over_quota(shared, account, None).unwrap_or(false) {
+                return Err(Reply::new(452, Some((4, 2, 2)), "Mailbox full"));
+            }
+            Ok(Recipient {
+                address: path.to_string(),
+                account,
+            })
+        }
         Ok(None) => Err(Reply::new(
             550,
             Some((5, 1, 1)),
@@ -61,6 +68,30 @@ pub fn resolve_recipient(shared: &Shared, path: &str) -> Result<Recipient, Reply
             Err(Reply::new(451, Some((4, 3, 0)), "Temporary lookup failure"))
         }
     }
+}
+
+/// Whether the account is over its quota (`[limits] quota_bytes`,
+/// `quota_messages`) already (`adding` None) or would be with one more
+/// message of `adding` bytes.
+pub fn over_quota(
+    shared: &Shared,
+    account: AccountId,
+    adding: Option<u64>,
+) -> Result<bool, StoreError> {
+    let limits = &shared.config.limits;
+    if limits.quota_bytes == 0 && limits.quota_messages == 0 {
+        return Ok(false);
+    }
+    let usage = shared.store.usage(account)?;
+    let (bytes, messages) = match adding {
+        Some(b) => (usage.bytes + b, usage.messages + 1),
+        None => (usage.bytes, usage.messages),
+    };
+    let over = |used: u64, limit: u64| match adding {
+        Some(_) => limit > 0 && used > limit,
+        None => limit > 0 && used >= limit,
+    };
+    Ok(over(bytes, limits.quota_bytes) || over(messages, limits.quota_messages))
 }
 
 /// Adds trace and missing headers, stores the message in every recipient's
@@ -74,7 +105,7 @@ pub async fn deliver(
     let id = queue_id();
     let now = crate::time::now();
     let message = with_added_headers(shared, env, &id, now, body);
-    let summary = MessageSummary::parse(&message);
+    let parsed = crate::session::imap::blocking(|| Parsed::of(&message));
     let mut targets = Vec::with_capacity(env.recipients.len());
     for r in env.recipients {
         let inbox = shared
@@ -85,11 +116,11 @@ pub async fn deliver(
     }
     let new = NewMessage {
         raw: &message,
-        summary: &summary,
+        parsed: &parsed,
         flags: Vec::new(),
         internal_date: now,
     };
-    shared.store.append(&targets, &new)?;
+    crate::session::imap::blocking(|| shared.store.append(&targets, &new))?;
     shared.store.sync().await?;
     tracing::info!(id = %id, size = message.len(), recipients = targets.len(), "delivered");
     Ok(id)

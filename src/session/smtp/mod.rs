@@ -415,6 +415,15 @@ impl SmtpSession {
                 return SmtpFlow::Command;
             }
         };
+        // RFC 9208 §5.1, RFC 3463 §3.3: the message does not fit.
+        for r in &tx.recipients {
+            if delivery::over_quota(&self.shared, r.account, Some(message.len() as u64))
+                .unwrap_or(false)
+            {
+                self.simple(552, (5, 2, 2), "Mailbox full: the message exceeds the quota");
+                return SmtpFlow::Command;
+            }
+        }
         let envelope = delivery::Envelope {
             helo: self.helo.as_deref().unwrap_or("unknown"),
             peer: self.peer,

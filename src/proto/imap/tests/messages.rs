@@ -14,7 +14,7 @@ fn rfc9051_6_4_no_argument_commands() {
     );
 }
 
-fn search(s: &str) -> (bool, Option<String>, SearchKey, Option<Vec<String>>) {
+fn search(s: &str) -> (bool, Option<String>, SearchKey, Option<Vec<SearchReturn>>) {
     match parse(s) {
         CommandBody::Search {
             uid,
@@ -131,7 +131,7 @@ fn rfc4731_esearch_rfc5182_searchres_rfc7162_modseq() {
     use SearchKey as K;
     let (_, _, criteria, ret) =
         search("A282 SEARCH RETURN (MIN COUNT) FLAGGED SINCE 1-Feb-1994\r\n");
-    assert_eq!(ret, Some(vec!["MIN".into(), "COUNT".into()]));
+    assert_eq!(ret, Some(vec![SearchReturn::Min, SearchReturn::Count]));
     assert_eq!(
         criteria,
         K::And(vec![K::Flagged, K::Since(date(1994, 2, 1))])
@@ -141,8 +141,30 @@ fn rfc4731_esearch_rfc5182_searchres_rfc7162_modseq() {
         search("A01 UID SEARCH return (save) charset \"us-ascii\" $ UNSEEN\r\n");
     assert!(uid);
     assert_eq!(charset.as_deref(), Some("us-ascii"));
-    assert_eq!(ret, Some(vec!["SAVE".into()]));
+    assert_eq!(ret, Some(vec![SearchReturn::Save]));
     assert_eq!(criteria, K::And(vec![K::SequenceSet(set("$")), K::Unseen]));
+    // RFC 5267 §4.4 PARTIAL, §4.2 UPDATE; unknown options are BAD.
+    assert_eq!(
+        search("a SEARCH RETURN (PARTIAL 4:2 UPDATE) ALL\r\n").3,
+        Some(vec![SearchReturn::Partial(2, 4), SearchReturn::Update])
+    );
+    for bad in [
+        "a SEARCH RETURN (PARTIAL 1) ALL\r\n",
+        "a SEARCH RETURN (PARTIAL 1:*) ALL\r\n",
+        "a SEARCH RETURN (PARTIAL 0:2) ALL\r\n",
+        "a SEARCH RETURN (BOGUS) ALL\r\n",
+    ] {
+        assert!(parse_command(bad.as_bytes()).is_err(), "{bad}");
+    }
+    assert_eq!(
+        search("a SEARCH SAVEDSINCE 1-Jan-2020 OLDER 60 EMAILID E1a THREADID T2\r\n").2,
+        K::And(vec![
+            K::SavedSince(date(2020, 1, 1)),
+            K::Older(60),
+            K::EmailId("E1a".into()),
+            K::ThreadId("T2".into()),
+        ])
+    );
     assert_eq!(
         search("a SEARCH MODSEQ \"/flags/\\\\draft\" all 620162338\r\n").2,
         K::ModSeq(620_162_338)

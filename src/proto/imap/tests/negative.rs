@@ -57,7 +57,14 @@ fn malformed_commands() {
         b"a LOGIN \"bad\\escape\" pw\r\n",
         b"a LOGIN ~{3}\r\nabc pw\r\n",   // literal8 only in APPEND
         b"a SELECT {2}\r\n\xc3\x28\r\n", // invalid UTF-8 mailbox
-        b"a SELECT INBOX (QRESYNC (67890007 20050715194045000))\r\n",
+        b"a SELECT INBOX (QRESYNC (67890007))\r\n",
+        b"a LIST (RECURSIVEMATCH) \"\" %\r\n",
+        b"a LIST (BOGUS) \"\" %\r\n",
+        b"a NOTIFY SET\r\n",
+        b"a SORT (DATE) ALL\r\n",
+        b"a THREAD FOO UTF-8 ALL\r\n",
+        b"a GETQUOTA\r\n",
+        b"a COMPRESS\r\n",
         b"a SELECT INBOX ()\r\n",
         b"a CREATE x (FOO)\r\n",
         b"a CREATE x (USE (Sent))\r\n",
@@ -68,7 +75,6 @@ fn malformed_commands() {
         b"a STATUS x ()\r\n",
         b"a STATUS x (MESSAGES FOO)\r\n",
         b"a APPEND x (\\Seen) \"hello\"\r\n", // message not a literal
-        b"a APPEND x {3}\r\nabc {3}\r\ndef\r\n", // MULTIAPPEND
         b"a APPEND x \"31-Feb-2020 00:00:00 +0000\" {1}\r\na\r\n",
         b"a FETCH 0 FLAGS\r\n",
         b"a FETCH 1 (FLAGS\r\n",

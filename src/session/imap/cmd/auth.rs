@@ -4,7 +4,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 
-use super::{CommandError, CommandResult, ImapFlow, ImapSession, Login, State, no};
+use crate::session::imap::{CommandError, CommandResult, ImapFlow, ImapSession, Login, State, no};
 use crate::auth::{Principal, Purpose};
 use crate::proto::sasl::Mechanism;
 use crate::proto::secret::Secret;
@@ -21,7 +21,7 @@ impl ImapSession {
     }
 
     /// LOGIN user token: only over TLS (LOGINDISABLED before it).
-    pub(super) async fn login_command(
+    pub(in crate::session::imap) async fn login_command(
         &mut self,
         username: &str,
         password: Secret,
@@ -37,13 +37,13 @@ impl ImapSession {
             return Err(no(Some("UNAVAILABLE"), "Too many failed logins; try later"));
         }
         match ctx.login(&password, Some(username)).await {
-            Ok(principal) => self.logged_in(principal).await,
+            Ok(principal) => self.start_session(principal).await,
             Err(failure) => Err(login_failure(&failure)),
         }
     }
 
     /// AUTHENTICATE mechanism [initial-response].
-    pub(super) async fn authenticate(
+    pub(in crate::session::imap) async fn authenticate(
         &mut self,
         tag: &str,
         mechanism: &str,
@@ -99,7 +99,7 @@ impl ImapSession {
                 self.out.extend_from_slice(b"\r\n");
                 return (ImapFlow::AuthLine, None);
             }
-            SaslStep::Success(principal) => self.logged_in(principal).await,
+            SaslStep::Success(principal) => self.start_session(principal).await,
             SaslStep::Failure(f) => Err(login_failure(&f)),
             SaslStep::Cancelled => Err(CommandError::Bad("Authentication cancelled".into())),
             SaslStep::Malformed(e) => {
@@ -109,7 +109,7 @@ impl ImapSession {
         (ImapFlow::Command, Some(result))
     }
 
-    async fn logged_in(&mut self, principal: Principal) -> CommandResult {
+    async fn start_session(&mut self, principal: Principal) -> CommandResult {
         let account = self.shared.open_account(&principal).await?;
         tracing::info!(
             address = principal.address(),
@@ -117,8 +117,7 @@ impl ImapSession {
             "logged in"
         );
         self.state = State::Authenticated(Login { principal, account });
-        let caps =
-            super::capability::list(self.tls, true, self.shared.config.limits.max_message_size);
+        let caps = self.capabilities();
         Ok((Some(format!("CAPABILITY {caps}")), "Logged in".into()))
     }
 }
