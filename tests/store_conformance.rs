@@ -135,7 +135,12 @@ fn change_log_tells_what_happened<S: MailStore>(s: &S) {
     s.store_flags(a, inbox.id, &[u1], FlagOp::Add, &["\\Seen".into()], None)
         .unwrap();
     s.expunge(a, inbox.id, &[u2]).unwrap();
-    let top = s.mailbox(a, inbox.id).unwrap().unwrap().record.highestmodseq;
+    let top = s
+        .mailbox(a, inbox.id)
+        .unwrap()
+        .unwrap()
+        .record
+        .highestmodseq;
     let changes = s.changes_since(a, inbox.id, start, top).unwrap();
     let kinds: Vec<(u32, ChangeKind)> = changes.iter().map(|c| (c.uid, c.kind)).collect();
     // One live entry per message: u1's Added was replaced by Flags.
@@ -147,7 +152,12 @@ fn change_log_tells_what_happened<S: MailStore>(s: &S) {
     let last = changes.last().unwrap().modseq;
     assert!(s.changes_since(a, inbox.id, last, top).unwrap().is_empty());
     // `upto` bounds the answer.
-    assert_eq!(s.changes_since(a, inbox.id, start, changes[0].modseq).unwrap().len(), 1);
+    assert_eq!(
+        s.changes_since(a, inbox.id, start, changes[0].modseq)
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 fn delivery_to_several_accounts_is_one_body<S: MailStore>(s: &S) {
@@ -232,7 +242,10 @@ fn rename_moves_the_hierarchy<S: MailStore>(s: &S) {
     assert_eq!(moved.record.uidvalidity, top.record.uidvalidity);
     assert_eq!(s.uids(a, moved.id).unwrap(), vec![uid]);
     assert!(s.mailbox_by_name(a, "X/Y/B").unwrap().is_some());
-    assert!(s.mailbox_by_name(a, "AB").unwrap().is_some(), "a sibling is not an inferior");
+    assert!(
+        s.mailbox_by_name(a, "AB").unwrap().is_some(),
+        "a sibling is not an inferior"
+    );
     assert!(s.mailbox_by_name(a, "A").unwrap().is_none());
     let subs = s.subscriptions(a).unwrap();
     assert!(subs.contains(&"X/Y/B".to_string()) && !subs.contains(&"A/B".to_string()));
@@ -276,7 +289,14 @@ fn copy_and_move<S: MailStore>(s: &S) {
     assert_eq!(copied.pairs, vec![(u1, 1)]);
     let rec = s.message(a, trash.id, 1).unwrap().unwrap();
     assert_eq!(rec.flags, vec!["\\Flagged", "$Label"]);
-    assert!(s.mailbox(a, trash.id).unwrap().unwrap().record.keywords.contains(&"$Label".to_string()));
+    assert!(
+        s.mailbox(a, trash.id)
+            .unwrap()
+            .unwrap()
+            .record
+            .keywords
+            .contains(&"$Label".to_string())
+    );
     let moved = s.copy(a, inbox, &[u2], trash.id, true).unwrap();
     assert_eq!(moved.pairs, vec![(u2, 2)]);
     assert_eq!(s.uids(a, inbox).unwrap(), vec![u1]);
@@ -352,7 +372,10 @@ async fn others_see_changes_only_when_durable<S: MailStore>(s: Arc<S>) {
     let uid = append(s.as_ref(), a, "INBOX", MSG, &[]);
     let pending = s.durable_mailbox(a, inbox).unwrap().unwrap();
     assert_eq!(pending.info.record.uidnext, uid + 1);
-    assert_eq!(pending.durable.uidnext, uid, "an unflushed UID is not visible");
+    assert_eq!(
+        pending.durable.uidnext, uid,
+        "an unflushed UID is not visible"
+    );
     assert!(!rx.has_changed().unwrap(), "no wake-up before the flush");
     s.sync().await.unwrap();
     tokio::time::timeout(std::time::Duration::from_secs(5), rx.changed())

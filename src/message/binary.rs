@@ -108,7 +108,13 @@ mod tests {
         assert_eq!(again.root.encoding, b"BASE64");
         let part_body = again.root.body.slice(&out).unwrap();
         assert_eq!(&*transfer_decode(&again.root, part_body).unwrap(), body);
-        assert!(without_nul(b"From: a\r\n\r\nplain\r\n", &MessageSummary::parse(b"From: a\r\n\r\nplain\r\n")).is_none());
+        assert!(
+            without_nul(
+                b"From: a\r\n\r\nplain\r\n",
+                &MessageSummary::parse(b"From: a\r\n\r\nplain\r\n")
+            )
+            .is_none()
+        );
     }
 
     #[test]
@@ -117,7 +123,12 @@ mod tests {
         let summary = MessageSummary::parse(raw);
         let out = without_nul(raw, &summary).unwrap();
         let text = String::from_utf8(out.clone()).unwrap();
-        assert!(text.contains("Content-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n\r\nAAE=\r\n"), "{text}");
+        assert!(
+            text.contains(
+                "Content-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n\r\nAAE=\r\n"
+            ),
+            "{text}"
+        );
         let again = MessageSummary::parse(&out);
         let PartKind::Multipart(children) = &again.root.kind else {
             panic!()

@@ -159,9 +159,10 @@ fn normalized_addresses(value: &[u8]) -> String {
     };
     match &parsed {
         HeaderValue::Address(MpAddress::List(list)) => list.iter().for_each(&mut push),
-        HeaderValue::Address(MpAddress::Group(groups)) => {
-            groups.iter().flat_map(|g| g.addresses.iter()).for_each(&mut push)
-        }
+        HeaderValue::Address(MpAddress::Group(groups)) => groups
+            .iter()
+            .flat_map(|g| g.addresses.iter())
+            .for_each(&mut push),
         _ => {}
     }
     out.join(", ")
@@ -447,7 +448,9 @@ mod tests {
     #[test]
     fn html_becomes_text() {
         assert_eq!(
-            collapse(&html_text("<p>Hi <b>J</b>oe &amp; co&#33;</p><style>p{}</style><div>next&nbsp;line</div>")),
+            collapse(&html_text(
+                "<p>Hi <b>J</b>oe &amp; co&#33;</p><style>p{}</style><div>next&nbsp;line</div>"
+            )),
             "Hi Joe & co! next line"
         );
         assert_eq!(html_text("a < b"), "a ");

@@ -121,7 +121,12 @@ mod tests {
     fn round_trip_with_sync_flush() {
         let mut server = Deflate::new();
         let mut client = Deflate::new();
-        for msg in [&b"* OK hello\r\n"[..], b"", &[b'x'; 200_000][..], b"a1 OK done\r\n"] {
+        for msg in [
+            &b"* OK hello\r\n"[..],
+            b"",
+            &[b'x'; 200_000][..],
+            b"a1 OK done\r\n",
+        ] {
             let wire = server.deflate(msg);
             client.feed(&wire);
             let mut got = Vec::new();

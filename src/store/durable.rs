@@ -133,7 +133,11 @@ impl Durability {
     pub fn snapshot(&self) -> Snapshot {
         let mut marks = self.marks();
         Snapshot {
-            mailboxes: marks.mailboxes.iter().map(|(k, m)| (*k, m.latest)).collect(),
+            mailboxes: marks
+                .mailboxes
+                .iter()
+                .map(|(k, m)| (*k, m.latest))
+                .collect(),
             accounts: std::mem::take(&mut marks.accounts),
         }
     }

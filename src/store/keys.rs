@@ -119,7 +119,10 @@ pub const TOMBSTONES: &[u8] = b"z";
 pub fn account_mailbox_of_key(key: &[u8]) -> Option<(AccountId, MailboxId)> {
     let a: [u8; 8] = key.get(1..9)?.try_into().ok()?;
     let m: [u8; 4] = key.get(9..13)?.try_into().ok()?;
-    Some((AccountId(u64::from_be_bytes(a)), MailboxId(u32::from_be_bytes(m))))
+    Some((
+        AccountId(u64::from_be_bytes(a)),
+        MailboxId(u32::from_be_bytes(m)),
+    ))
 }
 
 pub fn body(id: u64) -> Vec<u8> {

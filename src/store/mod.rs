@@ -237,8 +237,7 @@ pub trait MailStore: Send + Sync + 'static {
     fn subscriptions(&self, account: AccountId) -> StoreResult<Vec<String>>;
 
     /// Subscribes or unsubscribes a name (RFC 9051 §6.3.7, §6.3.8).
-    fn set_subscribed(&self, account: AccountId, name: &str, subscribed: bool)
-    -> StoreResult<()>;
+    fn set_subscribed(&self, account: AccountId, name: &str, subscribed: bool) -> StoreResult<()>;
 
     /// Claims the messages from the mailbox's `\Recent` floor up to (not
     /// including) `upto` for the calling session, and returns the old

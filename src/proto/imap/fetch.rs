@@ -155,7 +155,7 @@ pub(crate) fn fetch_att(i: &[u8]) -> PResult<'_, FetchAttr> {
 pub fn parse_section(text: &str) -> Option<Section> {
     let bracketed = format!("[{text}]");
     match section(bracketed.as_bytes()) {
-        Ok((rest, s)) if rest.is_empty() => Some(s),
+        Ok((b"", s)) => Some(s),
         _ => None,
     }
 }

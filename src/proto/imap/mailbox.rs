@@ -10,7 +10,9 @@ use super::primitives::{
 };
 use super::sequence::sequence_set;
 use super::strings::{astring_utf8, literal, literal8, mailbox};
-use super::types::{AppendData, AppendMessage, CatenatePart, CommandBody, QresyncParams, SelectParams};
+use super::types::{
+    AppendData, AppendMessage, CatenatePart, CommandBody, QresyncParams, SelectParams,
+};
 
 /// Most messages in one MULTIAPPEND, and most parts in one CATENATE.
 pub const MAX_APPEND_PARTS: usize = 1000;

@@ -42,7 +42,11 @@ fn flush(out: &mut String, units: &mut Vec<u16>) {
     let bytes: Vec<u8> = units.iter().flat_map(|u| u.to_be_bytes()).collect();
     for chunk in bytes.chunks(3) {
         let n = chunk.len();
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let v = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..=n {
             out.push(char::from(ALPHABET[((v >> (18 - 6 * i)) & 63) as usize]));
@@ -90,10 +94,7 @@ fn decode_run(run: &[u8], out: &mut String) -> Result<(), InvalidMutf7> {
     let mut nbits = 0;
     let mut units = Vec::with_capacity(run.len() * 6 / 16);
     for &c in run {
-        let v = ALPHABET
-            .iter()
-            .position(|&a| a == c)
-            .ok_or(InvalidMutf7)? as u32;
+        let v = ALPHABET.iter().position(|&a| a == c).ok_or(InvalidMutf7)? as u32;
         bits = (bits << 6) | v;
         nbits += 6;
         if nbits >= 16 {
@@ -155,7 +156,15 @@ mod tests {
 
     #[test]
     fn round_trips() {
-        for s in ["", "INBOX", "a/b", "Черновики", "x&y&z", "日本語 and ascii", "ü&ü"] {
+        for s in [
+            "",
+            "INBOX",
+            "a/b",
+            "Черновики",
+            "x&y&z",
+            "日本語 and ascii",
+            "ü&ü",
+        ] {
             assert_eq!(decode(&encode(s)).unwrap(), s);
         }
     }

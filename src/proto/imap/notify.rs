@@ -217,9 +217,13 @@ mod tests {
         assert_eq!(groups.len(), 2);
         assert_eq!(groups[0].filter, MailboxFilter::Selected);
         assert!(matches!(&groups[0].events[0], Event::MessageNew(items) if items.len() == 2));
-        assert_eq!(groups[1].filter, MailboxFilter::Subtree(vec!["Lists".into()]));
+        assert_eq!(
+            groups[1].filter,
+            MailboxFilter::Subtree(vec!["Lists".into()])
+        );
         assert_eq!(notify(b" NONE").unwrap().1, NotifySpec::None);
-        let (_, spec) = notify(b" SET (mailboxes (a b) NONE) (personal (MailboxName Foo))").unwrap();
+        let (_, spec) =
+            notify(b" SET (mailboxes (a b) NONE) (personal (MailboxName Foo))").unwrap();
         let NotifySpec::Set { groups, .. } = spec else {
             panic!()
         };

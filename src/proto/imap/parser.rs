@@ -165,9 +165,7 @@ fn command_body<'a>(name: &str, i: &'a [u8]) -> PResult<'a, CommandBody> {
             let (i, ()) = sp(i)?;
             astring_utf8(i).map(|(r, root)| (r, C::GetQuota { root }))
         }
-        "GETQUOTAROOT" => {
-            one_mailbox(i).map(|(r, mailbox)| (r, C::GetQuotaRoot { mailbox }))
-        }
+        "GETQUOTAROOT" => one_mailbox(i).map(|(r, mailbox)| (r, C::GetQuotaRoot { mailbox })),
         "SETQUOTA" => setquota(i),
         "COMPRESS" => {
             let (i, ()) = sp(i)?;

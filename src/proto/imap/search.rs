@@ -8,8 +8,8 @@
 use super::datetime::date;
 use super::items::{SearchKey, SearchReturn};
 use super::primitives::{
-    PResult, ascii_string, atom, atom_upper, fail, keyword, mismatch, number, number64,
-    paren_list, sp,
+    PResult, ascii_string, atom, atom_upper, fail, keyword, mismatch, number, number64, paren_list,
+    sp,
 };
 use super::sequence::sequence_set;
 use super::strings::{astring_lossy, quoted};

@@ -170,7 +170,11 @@ pub fn write_item(out: &mut Vec<u8>, item: &FetchAttr, m: &Loaded<'_>) {
                 part: Vec::new(),
                 text: Some(SectionText::Header),
             };
-            literal(out, &section_data(m.body.unwrap_or_default(), m.summary, &header), false);
+            literal(
+                out,
+                &section_data(m.body.unwrap_or_default(), m.summary, &header),
+                false,
+            );
         }
         FetchAttr::Rfc822Text => {
             out.extend_from_slice(b"RFC822.TEXT ");
@@ -178,7 +182,11 @@ pub fn write_item(out: &mut Vec<u8>, item: &FetchAttr, m: &Loaded<'_>) {
                 part: Vec::new(),
                 text: Some(SectionText::Text),
             };
-            literal(out, &section_data(m.body.unwrap_or_default(), m.summary, &text), false);
+            literal(
+                out,
+                &section_data(m.body.unwrap_or_default(), m.summary, &text),
+                false,
+            );
         }
     }
 }
@@ -255,7 +263,10 @@ pub fn section_spec(section: &Section) -> String {
 }
 
 fn part_spec(part: &[u32]) -> String {
-    part.iter().map(u32::to_string).collect::<Vec<_>>().join(".")
+    part.iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 /// The bytes `<origin.count>` selects (RFC 9051 §6.4.5).

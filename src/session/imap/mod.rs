@@ -143,10 +143,7 @@ pub enum CommandError {
     /// `BAD text`.
     Bad(String),
     /// `NO [code] text`.
-    No {
-        code: Option<String>,
-        text: String,
-    },
+    No { code: Option<String>, text: String },
     /// `NO [SERVERBUG]`, cause logged.
     Server(StoreError),
 }
@@ -311,7 +308,8 @@ impl ImapSession {
     /// The login of a command that `allowed` admitted only when logged in.
     fn logged_in(&self) -> &Login {
         // Invariant: `allowed` admits these commands only after login.
-        self.login().expect("allowed() admits this command only after login")
+        self.login()
+            .expect("allowed() admits this command only after login")
     }
 
     /// Tells the session the TLS handshake finished (RFC 9051 §6.2.1).

@@ -82,7 +82,12 @@ impl Notifier {
     pub fn selected_new_items(&self) -> Option<&[FetchAttr]> {
         self.groups
             .iter()
-            .find(|g| matches!(g.filter, MailboxFilter::Selected | MailboxFilter::SelectedDelayed))
+            .find(|g| {
+                matches!(
+                    g.filter,
+                    MailboxFilter::Selected | MailboxFilter::SelectedDelayed
+                )
+            })
             .and_then(|g| {
                 g.events.iter().find_map(|e| match e {
                     Event::MessageNew(items) if !items.is_empty() => Some(items.as_slice()),

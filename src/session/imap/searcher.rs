@@ -51,7 +51,12 @@ pub struct Candidate<'r> {
 
 impl<'a> Searcher<'a> {
     /// A searcher over `sel`.
-    pub fn new(store: &'a dyn MailStore, account: AccountId, sel: &'a Selected, rev1: bool) -> Self {
+    pub fn new(
+        store: &'a dyn MailStore,
+        account: AccountId,
+        sel: &'a Selected,
+        rev1: bool,
+    ) -> Self {
         Searcher {
             store,
             account,
@@ -67,25 +72,26 @@ impl<'a> Searcher<'a> {
         let mut err = None;
         let narrowed = narrow(key, self.sel);
         for (first, last) in narrowed {
-            self.store.scan_messages(self.account, self.sel.id, first, last, &mut |uid, rec| {
-                let Some(seq) = self.sel.uids.seq(uid) else {
-                    return true;
-                };
-                let cand = Candidate::new(seq, uid, &rec);
-                match self.matches(key, &cand) {
-                    Ok(true) => hits.push(Hit {
-                        seq,
-                        uid,
-                        modseq: rec.modseq,
-                    }),
-                    Ok(false) => {}
-                    Err(e) => {
-                        err = Some(e);
-                        return false;
+            self.store
+                .scan_messages(self.account, self.sel.id, first, last, &mut |uid, rec| {
+                    let Some(seq) = self.sel.uids.seq(uid) else {
+                        return true;
+                    };
+                    let cand = Candidate::new(seq, uid, &rec);
+                    match self.matches(key, &cand) {
+                        Ok(true) => hits.push(Hit {
+                            seq,
+                            uid,
+                            modseq: rec.modseq,
+                        }),
+                        Ok(false) => {}
+                        Err(e) => {
+                            err = Some(e);
+                            return false;
+                        }
                     }
-                }
-                true
-            })?;
+                    true
+                })?;
             if let Some(e) = err {
                 return Err(e);
             }

@@ -171,7 +171,10 @@ impl ImapSession {
                 sel.own_changes.remove(u);
             }
             if qresync {
-                lines.push(format!("VANISHED {}", compact_set(pending.expunged.iter().copied())));
+                lines.push(format!(
+                    "VANISHED {}",
+                    compact_set(pending.expunged.iter().copied())
+                ));
             } else {
                 // Highest first: each number is still valid when read.
                 lines.extend(seqs.iter().rev().map(|s| format!("{s} EXPUNGE")));

@@ -91,7 +91,10 @@ impl UidMap {
 
     /// The sequence number of `uid`.
     pub fn seq(&self, uid: u32) -> Option<u32> {
-        let i = self.runs.partition_point(|r| r.first <= uid).checked_sub(1)?;
+        let i = self
+            .runs
+            .partition_point(|r| r.first <= uid)
+            .checked_sub(1)?;
         let r = self.runs[i];
         (uid <= r.last()).then(|| r.seq + (uid - r.first))
     }
@@ -232,7 +235,8 @@ impl UidMap {
     /// Whether sequence set `set` names a number beyond the last message
     /// (RFC 9051 §6.4.8: that is a `BAD` for non-UID commands).
     pub fn seq_out_of_range(&self, set: &SequenceSet) -> bool {
-        set.iter_resolved(self.len.max(1)).any(|(_, hi)| hi > self.len)
+        set.iter_resolved(self.len.max(1))
+            .any(|(_, hi)| hi > self.len)
     }
 }
 
@@ -321,7 +325,10 @@ mod tests {
         assert_eq!(m.resolve(&set("4:9"), true), vec![(2, 4), (3, 5), (4, 9)]);
         // Past the end: `*` still names the last message.
         assert_eq!(m.resolve(&set("100:*"), true), vec![(5, 12)]);
-        assert_eq!(m.resolve(&set("2,1,2:3"), false), vec![(1, 3), (2, 4), (3, 5)]);
+        assert_eq!(
+            m.resolve(&set("2,1,2:3"), false),
+            vec![(1, 3), (2, 4), (3, 5)]
+        );
         assert_eq!(m.resolve(&set("6"), true), vec![]);
         assert!(m.seq_out_of_range(&set("6")));
         assert!(!m.seq_out_of_range(&set("1:*")));

@@ -420,7 +420,11 @@ impl SmtpSession {
             if delivery::over_quota(&self.shared, r.account, Some(message.len() as u64))
                 .unwrap_or(false)
             {
-                self.simple(552, (5, 2, 2), "Mailbox full: the message exceeds the quota");
+                self.simple(
+                    552,
+                    (5, 2, 2),
+                    "Mailbox full: the message exceeds the quota",
+                );
                 return SmtpFlow::Command;
             }
         }

@@ -193,7 +193,10 @@ impl SledStore {
                 let mut rec = load_mailbox_tx(tx, account, b.id)?;
                 tx.remove(keys::mailbox_name(account, &rec.name))?;
                 rec.name = new_name;
-                tx.insert(keys::mailbox_name(account, &rec.name), &b.id.0.to_be_bytes())?;
+                tx.insert(
+                    keys::mailbox_name(account, &rec.name),
+                    &b.id.0.to_be_bytes(),
+                )?;
                 tx.insert(keys::mailbox(account, b.id), records::encode(&rec))?;
             }
             for name in subscriptions
@@ -215,10 +218,7 @@ impl SledStore {
         let inbox = self
             .mailbox_by_name_impl(account, "INBOX")?
             .ok_or(StoreError::NoSuchMailbox)?;
-        let uids = self.uids_under(
-            &keys::messages_of(account, inbox.id),
-            "message key",
-        )?;
+        let uids = self.uids_under(&keys::messages_of(account, inbox.id), "message key")?;
         let address_key = self.account_key(account)?;
         let now = unix_now();
         let _lock = self.durability.lock(account);
@@ -273,11 +273,17 @@ impl SledStore {
                     new_uid,
                     ChangeKind::Added,
                 )?;
-                tx.insert(keys::message(account, dest.id, new_uid), records::encode(&moved))?;
+                tx.insert(
+                    keys::message(account, dest.id, new_uid),
+                    records::encode(&moved),
+                )?;
             }
             // Nobody has selected the new mailbox yet: nothing is recent
             // to anyone, so the first session to select it sees all.
-            tx.insert(keys::mailbox(account, dest.id), records::encode(&dest.record))?;
+            tx.insert(
+                keys::mailbox(account, dest.id),
+                records::encode(&dest.record),
+            )?;
             tx.insert(keys::mailbox(account, inbox.id), records::encode(&src))?;
             Ok((before, watermark(&src)))
         })?;
@@ -288,7 +294,11 @@ impl SledStore {
 
     pub(super) fn subscriptions_impl(&self, account: AccountId) -> StoreResult<Vec<String>> {
         let mut out = Vec::new();
-        for item in self.tree.scan_prefix(keys::subscriptions_of(account)).keys() {
+        for item in self
+            .tree
+            .scan_prefix(keys::subscriptions_of(account))
+            .keys()
+        {
             let k = item?;
             let name = keys::name_of_key(&k).ok_or(StoreError::Corrupt {
                 what: "subscription key",

@@ -6,15 +6,15 @@ use std::collections::HashMap;
 use sled::transaction::TransactionalTree;
 
 use super::{
-    SledStore, TxResult, adjust_counts, decode_tx, index_flags_tx, load_mailbox_tx,
-    log_change_tx, note_keywords, release_body_tx, retain_body_tx, unix_now, watermark,
+    SledStore, TxResult, adjust_counts, decode_tx, index_flags_tx, load_mailbox_tx, log_change_tx,
+    note_keywords, release_body_tx, retain_body_tx, unix_now, watermark,
 };
 use crate::store::durable::Watermark;
 use crate::store::keys;
 use crate::store::records::{self, MailboxRecord, MessageRecord};
 use crate::store::{
-    AccountId, AppendReceipt, ChangeKind, CopyReceipt, FlagOp, FlagUpdate, MailboxId,
-    NewMessage, StoreError, StoreResult, canonical_flag, has_flag,
+    AccountId, AppendReceipt, ChangeKind, CopyReceipt, FlagOp, FlagUpdate, MailboxId, NewMessage,
+    StoreError, StoreResult, canonical_flag, has_flag,
 };
 
 /// A mailbox record loaded once per transaction and written back at the end.

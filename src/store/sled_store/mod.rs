@@ -85,10 +85,7 @@ impl SledStore {
     }
 
     fn get_record<T: Record>(&self, key: &[u8]) -> StoreResult<Option<T>> {
-        self.tree
-            .get(key)?
-            .map(|v| records::decode(&v))
-            .transpose()
+        self.tree.get(key)?.map(|v| records::decode(&v)).transpose()
     }
 
     fn transaction<T>(&self, f: impl Fn(&TransactionalTree) -> TxResult<T>) -> StoreResult<T> {
@@ -334,12 +331,7 @@ impl MailStore for SledStore {
         self.subscriptions_impl(account)
     }
 
-    fn set_subscribed(
-        &self,
-        account: AccountId,
-        name: &str,
-        subscribed: bool,
-    ) -> StoreResult<()> {
+    fn set_subscribed(&self, account: AccountId, name: &str, subscribed: bool) -> StoreResult<()> {
         self.set_subscribed_impl(account, name, subscribed)
     }
 
@@ -384,7 +376,12 @@ impl MailStore for SledStore {
     }
 
     fn first_unseen(&self, account: AccountId, mailbox: MailboxId) -> StoreResult<Option<u32>> {
-        match self.tree.scan_prefix(keys::unseen_of(account, mailbox)).keys().next() {
+        match self
+            .tree
+            .scan_prefix(keys::unseen_of(account, mailbox))
+            .keys()
+            .next()
+        {
             Some(k) => Ok(keys::uid_of_message_key(&k?)),
             None => Ok(None),
         }
@@ -531,12 +528,10 @@ impl SledStore {
         let mut out = Vec::new();
         for item in self.tree.scan_prefix(prefix).keys() {
             let k = item?;
-            out.push(
-                keys::uid_of_message_key(&k).ok_or(StoreError::Corrupt {
-                    what,
-                    detail: String::new(),
-                })?,
-            );
+            out.push(keys::uid_of_message_key(&k).ok_or(StoreError::Corrupt {
+                what,
+                detail: String::new(),
+            })?);
         }
         Ok(out)
     }

@@ -56,7 +56,10 @@ fn rfc7162_3_2_5_select_qresync() {
         panic!()
     };
     let q = params.qresync.unwrap();
-    assert_eq!((q.uidvalidity, q.modseq), (67_890_007, 20_050_715_194_045_000));
+    assert_eq!(
+        (q.uidvalidity, q.modseq),
+        (67_890_007, 20_050_715_194_045_000)
+    );
     assert_eq!(q.known_uids.unwrap().to_string(), "41,43:211,214:541");
     let CommandBody::Select { params, .. } = parse(
         "B04 SELECT INBOX (QRESYNC (67890007 90060115194045000 1:29997 (5000,7500,9000,9990:9999 15000,22500,27000,29970,29973,29976,29979,29982,29985,29988,29991,29994,29997)))\r\n",
@@ -65,8 +68,7 @@ fn rfc7162_3_2_5_select_qresync() {
     };
     let q = params.qresync.unwrap();
     assert!(q.seq_match.is_some());
-    let CommandBody::Select { params, .. } =
-        parse("a SELECT x (CONDSTORE QRESYNC (1 2))\r\n")
+    let CommandBody::Select { params, .. } = parse("a SELECT x (CONDSTORE QRESYNC (1 2))\r\n")
     else {
         panic!()
     };
@@ -376,9 +378,7 @@ fn rfc3502_multiappend_and_rfc4469_catenate() {
             CatenatePart::Url("/Drafts;UIDVALIDITY=385759045/;UID=20".into()),
         ])
     );
-    let CommandBody::Append { messages, .. } =
-        parse("a APPEND x UTF8 (~{2}\r\nhi)\r\n")
-    else {
+    let CommandBody::Append { messages, .. } = parse("a APPEND x UTF8 (~{2}\r\nhi)\r\n") else {
         panic!()
     };
     assert_eq!(messages[0].data, AppendData::Literal(b"hi".to_vec()));

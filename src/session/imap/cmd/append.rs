@@ -67,7 +67,9 @@ impl ImapSession {
             }
         })?;
         store.sync().await?;
-        let uidvalidity = receipts.first().map_or(info.record.uidvalidity, |r| r.uidvalidity);
+        let uidvalidity = receipts
+            .first()
+            .map_or(info.record.uidvalidity, |r| r.uidvalidity);
         ok_code(
             format!(
                 "APPENDUID {uidvalidity} {}",
@@ -86,9 +88,9 @@ impl ImapSession {
             match part {
                 CatenatePart::Text(t) => out.extend_from_slice(t),
                 CatenatePart::Url(url) => {
-                    let data = self
-                        .url_data(url)
-                        .ok_or_else(|| no(Some(&format!("BADURL {}", quote(url))), "Invalid URL"))?;
+                    let data = self.url_data(url).ok_or_else(|| {
+                        no(Some(&format!("BADURL {}", quote(url))), "Invalid URL")
+                    })?;
                     out.extend_from_slice(&data);
                 }
             }
@@ -230,8 +232,17 @@ mod tests {
         assert_eq!(u.section.text, Some(SectionText::Header));
         let u = ImapUrl::parse("/x/;uid=2/;partial=100000.1").unwrap();
         assert_eq!(u.partial, Some((100_000, 1)));
-        assert_eq!(ImapUrl::parse("/x/;uid=2").unwrap().section, Section::default());
-        for bad in ["x/;uid=1", "/x;uid=1", "/x/;uid=a", "/x/;uid=1/;section=BOGUS", "/x/;uid=1/;zzz=1"] {
+        assert_eq!(
+            ImapUrl::parse("/x/;uid=2").unwrap().section,
+            Section::default()
+        );
+        for bad in [
+            "x/;uid=1",
+            "/x;uid=1",
+            "/x/;uid=a",
+            "/x/;uid=1/;section=BOGUS",
+            "/x/;uid=1/;zzz=1",
+        ] {
             assert!(ImapUrl::parse(bad).is_none(), "{bad}");
         }
     }

@@ -4,10 +4,10 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 
-use crate::session::imap::{CommandError, CommandResult, ImapFlow, ImapSession, Login, State, no};
 use crate::auth::{Principal, Purpose};
 use crate::proto::sasl::Mechanism;
 use crate::proto::secret::Secret;
+use crate::session::imap::{CommandError, CommandResult, ImapFlow, ImapSession, Login, State, no};
 use crate::session::sasl::{AuthContext, SaslExchange, SaslFailure, SaslStep};
 
 impl ImapSession {

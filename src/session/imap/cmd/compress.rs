@@ -13,13 +13,18 @@ impl ImapSession {
             // RFC 4978 §3: only once per connection.
             return (
                 ImapFlow::Command,
-                Some(Err(no(Some("COMPRESSIONACTIVE"), "Compression is already active"))),
+                Some(Err(no(
+                    Some("COMPRESSIONACTIVE"),
+                    "Compression is already active",
+                ))),
             );
         }
         if algorithm != "DEFLATE" {
             return (
                 ImapFlow::Command,
-                Some(Err(crate::session::imap::bad("Unknown compression algorithm"))),
+                Some(Err(crate::session::imap::bad(
+                    "Unknown compression algorithm",
+                ))),
             );
         }
         self.compressed = true;

@@ -26,7 +26,12 @@ impl ImapSession {
         }
         let account = login.account;
         let from = sel.id;
-        let uids: Vec<u32> = sel.uids.resolve(&set, uid_mode).into_iter().map(|m| m.1).collect();
+        let uids: Vec<u32> = sel
+            .uids
+            .resolve(&set, uid_mode)
+            .into_iter()
+            .map(|m| m.1)
+            .collect();
         let store = self.shared.store.clone();
         let dest = store
             .mailbox_by_name(account, &dest_name)?
@@ -41,12 +46,20 @@ impl ImapSession {
             self.check_quota(size, uids.len() as u64)?;
         }
         if uids.is_empty() {
-            return ok(if remove { "MOVE completed" } else { "COPY completed" });
+            return ok(if remove {
+                "MOVE completed"
+            } else {
+                "COPY completed"
+            });
         }
         let receipt = blocking(|| store.copy(account, from, &uids, dest.id, remove))?;
         store.sync().await?;
         if receipt.pairs.is_empty() {
-            return ok(if remove { "MOVE completed" } else { "COPY completed" });
+            return ok(if remove {
+                "MOVE completed"
+            } else {
+                "COPY completed"
+            });
         }
         let code = format!(
             "COPYUID {} {} {}",

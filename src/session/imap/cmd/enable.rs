@@ -19,7 +19,11 @@ impl ImapSession {
             };
             if !*flag {
                 *flag = true;
-                newly.push(if cap == "IMAP4REV2" { "IMAP4rev2" } else { cap.as_str() });
+                newly.push(if cap == "IMAP4REV2" {
+                    "IMAP4rev2"
+                } else {
+                    cap.as_str()
+                });
             }
         }
         if self.enabled.qresync {

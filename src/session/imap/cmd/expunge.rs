@@ -58,8 +58,12 @@ impl ImapSession {
         if let Some(set) = only {
             let set = self.resolve_saved(set, true);
             let (_, sel) = self.state.selected_mut();
-            let wanted: std::collections::HashSet<u32> =
-                sel.uids.resolve(&set, true).into_iter().map(|m| m.1).collect();
+            let wanted: std::collections::HashSet<u32> = sel
+                .uids
+                .resolve(&set, true)
+                .into_iter()
+                .map(|m| m.1)
+                .collect();
             doomed.retain(|uid| wanted.contains(uid));
         }
         if doomed.is_empty() {

@@ -160,7 +160,14 @@ impl ImapSession {
         if need.sets_seen && !read_only {
             let uids: Vec<u32> = messages.iter().map(|m| m.1).collect();
             let (updates, _) = blocking(|| {
-                store.store_flags(account, mailbox, &uids, FlagOp::Add, &["\\Seen".into()], None)
+                store.store_flags(
+                    account,
+                    mailbox,
+                    &uids,
+                    FlagOp::Add,
+                    &["\\Seen".into()],
+                    None,
+                )
             })?;
             let (_, sel) = self.state.selected_mut();
             for u in updates {

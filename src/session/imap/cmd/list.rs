@@ -39,7 +39,12 @@ impl ImapSession {
         let patterns = self.full_patterns(reference, patterns)?;
         let account = self.logged_in().account;
         let boxes = self.shared.store.mailboxes(account)?;
-        let subs: BTreeSet<String> = self.shared.store.subscriptions(account)?.into_iter().collect();
+        let subs: BTreeSet<String> = self
+            .shared
+            .store
+            .subscriptions(account)?
+            .into_iter()
+            .collect();
         let existing: BTreeMap<&str, &MailboxInfo> =
             boxes.iter().map(|b| (b.record.name.as_str(), b)).collect();
         let matches = |name: &str| patterns.iter().any(|p| wildcard_match(p, name));
@@ -53,11 +58,14 @@ impl ImapSession {
         if select.subscribed {
             for name in &subs {
                 if matches(name) {
-                    entries.insert(name, Entry {
-                        info: existing.get(name.as_str()).copied(),
-                        subscribed: true,
-                        childinfo: false,
-                    });
+                    entries.insert(
+                        name,
+                        Entry {
+                            info: existing.get(name.as_str()).copied(),
+                            subscribed: true,
+                            childinfo: false,
+                        },
+                    );
                 }
             }
             if select.recursive_match {
@@ -79,11 +87,14 @@ impl ImapSession {
         } else {
             for (name, info) in &existing {
                 if matches(name) {
-                    entries.insert(name, Entry {
-                        info: Some(info),
-                        subscribed: subs.contains(*name),
-                        childinfo: false,
-                    });
+                    entries.insert(
+                        name,
+                        Entry {
+                            info: Some(info),
+                            subscribed: subs.contains(*name),
+                            childinfo: false,
+                        },
+                    );
                 }
                 for parent in ancestors(name) {
                     if !existing.contains_key(parent) && percent_match(parent) {
@@ -155,7 +166,12 @@ impl ImapSession {
         let patterns = self.full_patterns(reference, &[pattern.to_owned()])?;
         let pattern = &patterns[0];
         let account = self.logged_in().account;
-        let subs: BTreeSet<String> = self.shared.store.subscriptions(account)?.into_iter().collect();
+        let subs: BTreeSet<String> = self
+            .shared
+            .store
+            .subscriptions(account)?
+            .into_iter()
+            .collect();
         let boxes = self.shared.store.mailboxes(account)?;
         let exists = |n: &str| boxes.iter().any(|b| b.record.name == n);
         let mut found: BTreeMap<&str, bool> = BTreeMap::new();
@@ -203,7 +219,7 @@ impl ImapSession {
 }
 
 /// INBOX first (clients expect it there), then by name.
-fn ordered<'a, T>(entries: BTreeMap<&'a str, T>) -> Vec<(&'a str, T)> {
+fn ordered<T>(entries: BTreeMap<&str, T>) -> Vec<(&str, T)> {
     let mut v: Vec<(&str, T)> = entries.into_iter().collect();
     v.sort_by_key(|(n, _)| (*n != "INBOX", *n));
     v

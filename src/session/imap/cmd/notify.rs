@@ -27,7 +27,12 @@ impl ImapSession {
                         | Event::ServerMetadataChange
                 ) {
                     // RFC 5465 §5: events the server cannot report.
-                    return Err(no(Some("BADEVENT (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange)"), "Unsupported event"));
+                    return Err(no(
+                        Some(
+                            "BADEVENT (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange)",
+                        ),
+                        "Unsupported event",
+                    ));
                 }
             }
             let utf8 = self.enabled.utf8;

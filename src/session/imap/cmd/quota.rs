@@ -11,7 +11,11 @@ impl ImapSession {
         let usage = self.shared.store.usage(self.logged_in().account)?;
         let mut out = Vec::new();
         if limits.quota_bytes > 0 {
-            out.push(("STORAGE", usage.bytes.div_ceil(1024), limits.quota_bytes / 1024));
+            out.push((
+                "STORAGE",
+                usage.bytes.div_ceil(1024),
+                limits.quota_bytes / 1024,
+            ));
         }
         if limits.quota_messages > 0 {
             out.push(("MESSAGE", usage.messages, limits.quota_messages));

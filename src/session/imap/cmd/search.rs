@@ -33,8 +33,13 @@ impl ImapSession {
         charset: Option<&str>,
     ) -> Result<(), CommandError> {
         match charset {
-            Some(cs) if !cs.eq_ignore_ascii_case("UTF-8") && !cs.eq_ignore_ascii_case("US-ASCII") => {
-                Err(no(Some("BADCHARSET (UTF-8 US-ASCII)"), "Unsupported charset"))
+            Some(cs)
+                if !cs.eq_ignore_ascii_case("UTF-8") && !cs.eq_ignore_ascii_case("US-ASCII") =>
+            {
+                Err(no(
+                    Some("BADCHARSET (UTF-8 US-ASCII)"),
+                    "Unsupported charset",
+                ))
             }
             _ => Ok(()),
         }
@@ -50,7 +55,9 @@ impl ImapSession {
             unreachable!("allowed() admits SEARCH only when selected")
         };
         let store = self.shared.store.as_ref();
-        Ok(blocking(|| Searcher::new(store, login.account, sel, rev1).run(criteria))?)
+        Ok(blocking(|| {
+            Searcher::new(store, login.account, sel, rev1).run(criteria)
+        })?)
     }
 
     /// SEARCH / UID SEARCH.
@@ -99,11 +106,20 @@ impl ImapSession {
         if opts.contains(&SearchReturn::Update) {
             self.start_update(tag, uid_mode, &criteria, &hits)?;
         }
-        let ids: Vec<u32> = hits.iter().map(|h| if uid_mode { h.uid } else { h.seq }).collect();
+        let ids: Vec<u32> = hits
+            .iter()
+            .map(|h| if uid_mode { h.uid } else { h.seq })
+            .collect();
         if opts.contains(&SearchReturn::Save) {
             self.save_result(&opts, &hits);
         }
-        let answer = esearch(tag, uid_mode, &opts, &ids, with_modseq.then(|| max_modseq(&hits, &opts)));
+        let answer = esearch(
+            tag,
+            uid_mode,
+            &opts,
+            &ids,
+            with_modseq.then(|| max_modseq(&hits, &opts)),
+        );
         // RFC 5182 §2.1: with SAVE alone, no ESEARCH response.
         let save_only = opts.iter().all(|o| matches!(o, SearchReturn::Save));
         if !save_only {
@@ -145,7 +161,11 @@ impl ImapSession {
 
     /// A sequence set with `$` replaced by the saved result (RFC 5182
     /// §2.1), as UIDs for UID commands and message numbers otherwise.
-    pub(in crate::session::imap) fn resolve_saved(&self, set: &SequenceSet, uid: bool) -> SequenceSet {
+    pub(in crate::session::imap) fn resolve_saved(
+        &self,
+        set: &SequenceSet,
+        uid: bool,
+    ) -> SequenceSet {
         if !set.uses_saved() {
             return set.clone();
         }
@@ -266,13 +286,23 @@ impl ImapSession {
                 line.push_str(" UID");
             }
             if !removes.is_empty() {
-                line.push_str(&format!(" REMOVEFROM (0 {})", compact_set(removes.iter().filter_map(number))));
+                line.push_str(&format!(
+                    " REMOVEFROM (0 {})",
+                    compact_set(removes.iter().filter_map(number))
+                ));
             }
             if !adds.is_empty() {
-                line.push_str(&format!(" ADDTO (0 {})", compact_set(adds.iter().filter_map(number))));
+                line.push_str(&format!(
+                    " ADDTO (0 {})",
+                    compact_set(adds.iter().filter_map(number))
+                ));
             }
             lines.push(line);
-            let mut result: Vec<u32> = up.result.uids().filter(|u| removes.binary_search(u).is_err()).collect();
+            let mut result: Vec<u32> = up
+                .result
+                .uids()
+                .filter(|u| removes.binary_search(u).is_err())
+                .collect();
             result.extend(adds);
             result.sort_unstable();
             up.result = UidMap::from_sorted(result);
@@ -299,9 +329,12 @@ pub fn uses_modseq(key: &SearchKey) -> bool {
 /// The MODSEQ an ESEARCH answer reports: of the messages it returns
 /// (RFC 4731 §3.2 with RFC 7162 §3.1.5: for MIN/MAX only, of those).
 fn max_modseq(hits: &[Hit], opts: &[SearchReturn]) -> u64 {
-    let wants_all = opts
-        .iter()
-        .any(|o| matches!(o, SearchReturn::All | SearchReturn::Count | SearchReturn::Partial(..)));
+    let wants_all = opts.iter().any(|o| {
+        matches!(
+            o,
+            SearchReturn::All | SearchReturn::Count | SearchReturn::Partial(..)
+        )
+    });
     if wants_all || hits.is_empty() {
         return hits.iter().map(|h| h.modseq).max().unwrap_or(0);
     }
@@ -414,7 +447,10 @@ mod tests {
             esearch("t", true, &[R::Min, R::Max, R::Count], &[4, 9], None),
             "ESEARCH (TAG \"t\") UID MIN 4 MAX 9 COUNT 2"
         );
-        assert_eq!(esearch("t", false, &[R::Min], &[], None), "ESEARCH (TAG \"t\")");
+        assert_eq!(
+            esearch("t", false, &[R::Min], &[], None),
+            "ESEARCH (TAG \"t\")"
+        );
         assert_eq!(
             esearch("t", false, &[R::Count], &[], None),
             "ESEARCH (TAG \"t\") COUNT 0"

@@ -77,12 +77,12 @@ impl ImapSession {
             }
         }
         self.untagged(&format!("OK [UIDVALIDITY {}] UIDs valid", r.uidvalidity));
-        self.untagged(&format!("OK [UIDNEXT {}] Predicted next UID", durable.uidnext));
-        self.untagged(&permanent_flags(&r.keywords, read_only));
         self.untagged(&format!(
-            "OK [HIGHESTMODSEQ {}] Highest",
-            durable.modseq
+            "OK [UIDNEXT {}] Predicted next UID",
+            durable.uidnext
         ));
+        self.untagged(&permanent_flags(&r.keywords, read_only));
+        self.untagged(&format!("OK [HIGHESTMODSEQ {}] Highest", durable.modseq));
         self.untagged(&format!("OK [MAILBOXID (M{:x})] Ok", info.id.0));
         if self.enabled.rev2 {
             let mut line = b"LIST () \"/\" ".to_vec();

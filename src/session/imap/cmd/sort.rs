@@ -60,7 +60,11 @@ impl ImapSession {
 
     /// The hits in sort order: by each criterion, then by sequence number
     /// (RFC 5256 §3: ties keep mailbox order).
-    fn sort_rows(&self, hits: Vec<Hit>, criteria: &[SortCriterion]) -> Result<Vec<Row>, CommandError> {
+    fn sort_rows(
+        &self,
+        hits: Vec<Hit>,
+        criteria: &[SortCriterion],
+    ) -> Result<Vec<Row>, CommandError> {
         let needs_index = criteria
             .iter()
             .any(|c| !matches!(c.key, SortKey::Arrival | SortKey::Size));
@@ -110,7 +114,10 @@ impl ImapSession {
 
 fn compare(key: SortKey, a: &Row, b: &Row) -> Ordering {
     let text = |r: &Row, f: fn(&crate::message::SearchIndex) -> &str| -> String {
-        r.index.as_ref().map(|i| f(i).to_owned()).unwrap_or_default()
+        r.index
+            .as_ref()
+            .map(|i| f(i).to_owned())
+            .unwrap_or_default()
     };
     match key {
         SortKey::Arrival => a.arrival.cmp(&b.arrival),

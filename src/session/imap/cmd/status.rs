@@ -28,9 +28,7 @@ impl ImapSession {
     ) -> Result<Vec<u8>, CommandError> {
         let account = self.logged_in().account;
         let store = &self.shared.store;
-        let durable = store
-            .durable_mailbox(account, info.id)?
-            .map(|d| d.durable);
+        let durable = store.durable_mailbox(account, info.id)?.map(|d| d.durable);
         let r = &info.record;
         let mut parts = Vec::with_capacity(items.len());
         for item in items {
@@ -38,16 +36,21 @@ impl ImapSession {
                 StatusItem::Messages => format!("MESSAGES {}", r.exists),
                 StatusItem::Recent => {
                     let mut n = 0u32;
-                    store.scan_messages(account, info.id, r.recent_floor, u32::MAX, &mut |_, _| {
-                        n += 1;
-                        true
-                    })?;
+                    store.scan_messages(
+                        account,
+                        info.id,
+                        r.recent_floor,
+                        u32::MAX,
+                        &mut |_, _| {
+                            n += 1;
+                            true
+                        },
+                    )?;
                     format!("RECENT {n}")
                 }
-                StatusItem::UidNext => format!(
-                    "UIDNEXT {}",
-                    durable.map_or(r.uidnext, |d| d.uidnext)
-                ),
+                StatusItem::UidNext => {
+                    format!("UIDNEXT {}", durable.map_or(r.uidnext, |d| d.uidnext))
+                }
                 StatusItem::UidValidity => format!("UIDVALIDITY {}", r.uidvalidity),
                 StatusItem::Unseen => format!("UNSEEN {}", r.unseen()),
                 StatusItem::Deleted => format!("DELETED {}", r.deleted),

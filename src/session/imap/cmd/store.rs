@@ -5,9 +5,7 @@
 use crate::proto::imap::{Flag, SequenceSet, StoreMode};
 use crate::session::imap::response::{flag_list, flags_response, permanent_flags};
 use crate::session::imap::uidmap::compact_set;
-use crate::session::imap::{
-    CommandResult, ImapSession, bad, blocking, no, ok, ok_code,
-};
+use crate::session::imap::{CommandResult, ImapSession, bad, blocking, no, ok, ok_code};
 use crate::store::FlagOp;
 
 /// Most keywords per mailbox; a STORE that would add more is refused.
@@ -60,9 +58,8 @@ impl ImapSession {
         let account = login.account;
         let mailbox = sel.id;
         let store = self.shared.store.clone();
-        let (updates, failed) = blocking(|| {
-            store.store_flags(account, mailbox, &uids, op, &flags, unchanged_since)
-        })?;
+        let (updates, failed) =
+            blocking(|| store.store_flags(account, mailbox, &uids, op, &flags, unchanged_since))?;
         store.sync().await?;
         let keywords = match new_keywords {
             0 => None,
