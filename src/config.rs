@@ -58,6 +58,8 @@ pub struct Config {
     pub dev_issuer: Option<DevIssuerConfig>,
     /// Sizes and counts that bound what a client can make us do.
     pub limits: Limits,
+    /// Storage tuning (`[store]`).
+    pub store: StoreConfig,
     /// Failed-login throttling.
     pub auth: AuthConfig,
 }
@@ -163,6 +165,21 @@ impl Default for Limits {
     }
 }
 
+/// Storage tuning.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// Memory for the database's page cache, in MiB. Mail is read from the
+    /// OS page cache beyond it, so a small value costs little speed.
+    pub cache_mb: u64,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig { cache_mb: 64 }
+    }
+}
+
 /// Throttling of failed logins per client IP.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -233,6 +250,8 @@ struct RawConfig {
     dev_issuer: Option<DevIssuerConfig>,
     #[serde(default)]
     limits: Limits,
+    #[serde(default)]
+    store: StoreConfig,
     #[serde(default)]
     auth: AuthConfig,
 }
@@ -400,6 +419,7 @@ impl Validator<'_> {
             issuers: raw.issuer,
             dev_issuer: raw.dev_issuer,
             limits,
+            store: raw.store,
             auth: raw.auth,
         })
     }

@@ -307,6 +307,18 @@ fn copy_and_move<S: MailStore>(s: &S) {
     assert_eq!((usage.messages, usage.bytes), (2, 2 * MSG.len() as u64));
 }
 
+fn reads_after_another_expunge_say_expunged<S: MailStore>(s: &S) {
+    let (a, _) = s.ensure_account("gone@example.test").unwrap();
+    let inbox = s.mailbox_by_name(a, "INBOX").unwrap().unwrap().id;
+    let uid = append(s, a, "INBOX", MSG, &[]);
+    // A session read the record; another session expunges the message.
+    let rec = s.message(a, inbox, uid).unwrap().unwrap();
+    s.expunge(a, inbox, &[uid]).unwrap();
+    assert!(matches!(s.summary(&rec), Err(StoreError::Expunged)));
+    assert!(matches!(s.search_index(&rec), Err(StoreError::Expunged)));
+    assert!(matches!(s.header_text(&rec), Err(StoreError::Expunged)));
+}
+
 fn multiappend_is_all_or_nothing<S: MailStore>(s: &S) {
     let (a, _) = s.ensure_account("ma@example.test").unwrap();
     let inbox = s.mailbox_by_name(a, "INBOX").unwrap().unwrap().id;
@@ -434,6 +446,7 @@ mod sled_backend {
         rename_moves_the_hierarchy,
         rename_inbox_moves_its_messages,
         copy_and_move,
+        reads_after_another_expunge_say_expunged,
         multiappend_is_all_or_nothing,
         recent_goes_to_one_session,
         flag_indexes_answer_without_scans,

@@ -30,12 +30,11 @@ pub const MAX_HEADER_TEXT: usize = 256 * 1024;
 /// The most characters of PREVIEW (RFC 8970 §3.1: at most 256).
 pub const PREVIEW_CHARS: usize = 256;
 
-/// What SEARCH, SORT and THREAD need of a message.
+/// What SORT, THREAD, PREVIEW and the sent-date keys need of a message.
+/// The header text that header keys search is kept apart ([`header_text`]),
+/// so each search reads only what it matches against.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SearchIndex {
-    /// `name: value\n` for every top-level header field, name and value
-    /// lower-cased, value RFC 2047-decoded and unfolded.
-    pub headers: String,
     /// The subject, decoded (original case).
     pub subject: String,
     /// RFC 5256 §2.1 base subject, case-folded (see `thread::base_subject`).
@@ -74,12 +73,18 @@ pub struct SearchIndex {
 impl SearchIndex {
     /// Builds the index of a message from its raw bytes and summary.
     pub fn build(raw: &[u8], summary: &MessageSummary) -> SearchIndex {
+        Self::build_with_headers(raw, summary).0
+    }
+
+    /// The index and the header text (see [`header_text`]) in one pass.
+    pub fn build_with_headers(raw: &[u8], summary: &MessageSummary) -> (SearchIndex, String) {
         let header = summary.root.header.slice(raw).unwrap_or_default();
         let mut idx = SearchIndex {
             sent_date: summary.sent_date,
             ..SearchIndex::default()
         };
         let mut seen = [false; 6];
+        let mut headers = String::new();
         for field in Fields::new(header) {
             if field.name.is_empty() {
                 continue;
@@ -95,11 +100,11 @@ impl SearchIndex {
                     value.push_str(&parsed);
                 }
             }
-            if idx.headers.len() + name.len() + value.len() + 3 <= MAX_HEADER_TEXT {
-                idx.headers.push_str(&name);
-                idx.headers.push_str(": ");
-                idx.headers.push_str(&value.to_lowercase());
-                idx.headers.push('\n');
+            if headers.len() + name.len() + value.len() + 3 <= MAX_HEADER_TEXT {
+                headers.push_str(&name);
+                headers.push_str(": ");
+                headers.push_str(&value.to_lowercase());
+                headers.push('\n');
             }
             let slot = ["subject", "from", "to", "cc", "message-id", "references"]
                 .iter()
@@ -127,8 +132,16 @@ impl SearchIndex {
         idx.is_reply = reply;
         idx.thread = thread_hash(&idx);
         idx.preview = preview(raw, &summary.root);
-        idx
+        (idx, headers)
     }
+}
+
+/// The header text of a message: `name: value\n` for every top-level
+/// header field, name and value lower-cased, value RFC 2047-decoded and
+/// unfolded, address fields followed by their parsed addresses. What
+/// SUBJECT, FROM, HEADER and the header part of TEXT match against.
+pub fn header_text(raw: &[u8], summary: &MessageSummary) -> String {
+    SearchIndex::build_with_headers(raw, summary).1
 }
 
 /// The header fields that hold addresses (RFC 5322 §3.6.2, §3.6.3).
@@ -421,13 +434,25 @@ mod tests {
         (SearchIndex::build(raw, &summary), body_text(raw, &summary))
     }
 
+    fn headers(raw: &[u8]) -> String {
+        header_text(raw, &MessageSummary::parse(raw))
+    }
+
     #[test]
     fn headers_are_decoded_and_lower_cased() {
         let raw = b"Subject: =?utf-8?q?Gr=C3=BC=C3=9Fe?= from\r\n\tBerlin\r\nFrom: \"Doe, John\" <John.Doe@Example.test>\r\nTo: Jane <jane@x.test>, bob@y.test\r\nX-Extra: Hello Beautiful\r\n\r\nbody\r\n";
         let (idx, text) = index(raw);
         assert_eq!(idx.subject, "Grüße from Berlin");
-        assert!(idx.headers.contains("subject: grüße from berlin\n"));
-        assert!(idx.headers.contains("x-extra: hello beautiful\n"));
+        let h = headers(raw);
+        assert!(h.contains("subject: grüße from berlin\n"));
+        assert!(h.contains("x-extra: hello beautiful\n"));
+        // Address fields carry the raw value, a tab, then the normalized form.
+        assert!(
+            h.contains(
+                "from: \"doe, john\" <john.doe@example.test>\tdoe, john <john.doe@example.test>\n"
+            ),
+            "{h}"
+        );
         assert_eq!(idx.from, "john.doe");
         assert_eq!(idx.display_from, "doe, john");
         assert_eq!(idx.to, "jane");

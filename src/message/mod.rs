@@ -40,7 +40,7 @@ pub use address::Address;
 pub use bodystructure::{Disposition, Part, PartKind, Span};
 pub use envelope::Envelope;
 pub use header::header_fields;
-pub use index::{PREVIEW_CHARS, SearchIndex, body_text};
+pub use index::{PREVIEW_CHARS, SearchIndex, body_text, header_text};
 
 /// Everything computed from a message when it is stored: the summary
 /// FETCH renders from, and the index and body text SEARCH reads. The one
@@ -49,8 +49,10 @@ pub use index::{PREVIEW_CHARS, SearchIndex, body_text};
 pub struct Parsed {
     /// ENVELOPE, BODYSTRUCTURE, part offsets.
     pub summary: MessageSummary,
-    /// Header fields, sort and thread keys, preview.
+    /// Sort and thread keys, preview.
     pub index: SearchIndex,
+    /// The lower-cased, decoded header lines header keys search.
+    pub headers: String,
     /// The lower-cased body text.
     pub text: String,
 }
@@ -64,13 +66,14 @@ impl Parsed {
         let raw = match binary::without_nul(&raw, &summary) {
             Some(converted) => converted,
             None => {
-                let index = SearchIndex::build(&raw, &summary);
+                let (index, headers) = SearchIndex::build_with_headers(&raw, &summary);
                 let text = body_text(&raw, &summary);
                 return (
                     raw,
                     Parsed {
                         summary,
                         index,
+                        headers,
                         text,
                     },
                 );
@@ -83,11 +86,12 @@ impl Parsed {
     /// Parses `raw` once for everything the store keeps about it.
     pub fn of(raw: &[u8]) -> Parsed {
         let summary = MessageSummary::parse(raw);
-        let index = SearchIndex::build(raw, &summary);
+        let (index, headers) = SearchIndex::build_with_headers(raw, &summary);
         let text = body_text(raw, &summary);
         Parsed {
             summary,
             index,
+            headers,
             text,
         }
     }

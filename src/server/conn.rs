@@ -134,6 +134,11 @@ impl Connection {
 
     /// Reads more bytes into `buf`, waiting at most `idle`.
     pub async fn fill(&mut self, idle: Duration) -> Result<usize, ReadStop> {
+        // A large command (an APPEND) grew the buffer; an idle connection
+        // should not keep that memory.
+        if self.buf.is_empty() && self.buf.capacity() > 256 * 1024 {
+            self.buf = Vec::with_capacity(4096);
+        }
         // Compressed input already here comes first.
         if let Some(d) = self.deflate.as_mut()
             && d.has_pending()

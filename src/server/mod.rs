@@ -64,7 +64,7 @@ pub fn open_store(config: &Config) -> Result<SledStore, ServerError> {
         message,
     };
     std::fs::create_dir_all(&path).map_err(|e| storage(e.to_string()))?;
-    SledStore::open(&path)
+    SledStore::open_with(&path, config.store.cache_mb << 20)
         .map_err(|e| storage(format!("{e} (is another tokenmail using this data_dir?)")))
 }
 

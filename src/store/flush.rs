@@ -21,6 +21,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::Notify;
 
+use super::blobs::Blobs;
 use super::durable::Durability;
 use super::{AccountId, StoreError, StoreResult};
 
@@ -46,6 +47,7 @@ struct Inner {
     flushes: AtomicU64,
     syncs: AtomicU64,
     durability: Arc<Durability>,
+    blobs: Arc<Blobs>,
     on_durable: OnDurable,
 }
 
@@ -56,7 +58,12 @@ pub struct GroupFlusher {
 
 impl GroupFlusher {
     /// A flusher for `db`.
-    pub fn new(db: sled::Db, durability: Arc<Durability>, on_durable: OnDurable) -> Self {
+    pub fn new(
+        db: sled::Db,
+        durability: Arc<Durability>,
+        blobs: Arc<Blobs>,
+        on_durable: OnDurable,
+    ) -> Self {
         GroupFlusher {
             inner: Arc::new(Inner {
                 db,
@@ -65,6 +72,7 @@ impl GroupFlusher {
                 flushes: AtomicU64::new(0),
                 syncs: AtomicU64::new(0),
                 durability,
+                blobs,
                 on_durable,
             }),
         }
@@ -147,6 +155,7 @@ impl Inner {
     fn flush(&self, target: u64) -> StoreResult<()> {
         // Every commit registered now was made before the flush starts.
         let snapshot = self.durability.snapshot();
+        let doomed = self.blobs.take_doomed();
         let result = self
             .db
             .flush()
@@ -154,9 +163,15 @@ impl Inner {
             .map_err(|e| StoreError::Flush(e.to_string()));
         self.flushes.fetch_add(1, Ordering::Relaxed);
         let woken = match &result {
-            Ok(()) => self.durability.flushed(snapshot),
+            Ok(()) => {
+                // Their release is on disk now; so the files can go.
+                self.blobs.remove(&doomed);
+                self.durability.flushed(snapshot)
+            }
             Err(_) => {
-                // Keep the snapshot's wake-ups for the next flush.
+                for id in doomed {
+                    self.blobs.remove_after_flush(id);
+                }
                 Vec::new()
             }
         };
@@ -182,9 +197,11 @@ mod tests {
     use super::*;
 
     fn flusher(db: &sled::Db) -> Arc<GroupFlusher> {
+        let dir = tempfile::tempdir().unwrap().keep();
         Arc::new(GroupFlusher::new(
             db.clone(),
             Arc::new(Durability::new()),
+            Arc::new(Blobs::open(&dir).unwrap()),
             Box::new(|_| {}),
         ))
     }

@@ -14,10 +14,11 @@
 //! | `d`    | account(8) mailbox(4) uid(4)     | empty: has `\Deleted`        |
 //! | `v`    | account(8) mailbox(4) uid(4)     | empty: lacks `\Seen`         |
 //! | `z`    | account(8) mailbox(4)            | empty: deleted, to be purged |
-//! | `b`    | body(8)                          | raw message                  |
+//! | `b`    | body(8)                          | raw message (older stores)   |
 //! | `s`    | body(8)                          | `MessageSummary`             |
 //! | `x`    | body(8)                          | `SearchIndex`                |
-//! | `t`    | body(8)                          | body text for SEARCH         |
+//! | `h`    | body(8)                          | header text for SEARCH       |
+//! | `t`    | body(8)                          | body text (older stores)     |
 //! | `r`    | body(8)                          | reference count (u32 BE)     |
 //!
 //! [`AccountRecord`]: super::records::AccountRecord
@@ -135,6 +136,10 @@ pub fn summary(id: u64) -> Vec<u8> {
 
 pub fn search_index(id: u64) -> Vec<u8> {
     prefixed(b'x', &[&id.to_be_bytes()])
+}
+
+pub fn header_text(id: u64) -> Vec<u8> {
+    prefixed(b'h', &[&id.to_be_bytes()])
 }
 
 pub fn body_text(id: u64) -> Vec<u8> {

@@ -20,6 +20,7 @@
 //! - UIDVALIDITY is fixed when a mailbox is created; UIDs only grow, and an
 //!   expunged UID is never reused (RFC 9051 §2.3.1.1).
 
+mod blobs;
 mod durable;
 mod flush;
 mod keys;
@@ -70,6 +71,14 @@ pub enum StoreError {
     /// Flushing to disk failed: nothing since the last good flush may be acknowledged.
     #[error("flush to disk failed: {0}")]
     Flush(String),
+    /// A message file could not be written or read.
+    #[error("message file: {0}")]
+    Files(#[source] std::io::Error),
+    /// The message was expunged (its contents released) after its record
+    /// was read: another session removed it meanwhile. Sessions treat the
+    /// message as gone (RFC 2180 §4.1).
+    #[error("message expunged meanwhile")]
+    Expunged,
 }
 
 /// Shorthand for store results.
@@ -315,6 +324,9 @@ pub trait MailStore: Send + Sync + 'static {
     /// The search index stored at delivery (built and kept now for a
     /// message stored before indexes existed).
     fn search_index(&self, record: &MessageRecord) -> StoreResult<SearchIndex>;
+
+    /// The lower-cased header lines stored at delivery, for the header keys.
+    fn header_text(&self, record: &MessageRecord) -> StoreResult<Vec<u8>>;
 
     /// The lower-cased body text stored at delivery, for SEARCH BODY/TEXT.
     fn body_text(&self, record: &MessageRecord) -> StoreResult<String>;

@@ -151,6 +151,9 @@ pub struct MessageRecord {
     pub modseq: u64,
     /// When it was saved in this mailbox, Unix seconds (RFC 8514 SAVEDATE).
     pub saved: i64,
+    /// Its sent date for SORT (RFC 5256 §2.2): the Date field, else the
+    /// INTERNALDATE; here so that sorting by date reads nothing else.
+    pub sent: i64,
 }
 
 /// Version 1 of [`MessageRecord`]: no save date.
@@ -175,6 +178,7 @@ impl Record for MessageRecord {
                 size: v.size,
                 modseq: v.modseq,
                 saved: v.internal_date,
+                sent: v.internal_date,
             })
         })
     }
@@ -213,7 +217,9 @@ impl Record for crate::message::MessageSummary {
 }
 
 impl Record for crate::message::SearchIndex {
-    const VERSION: u8 = 1;
+    /// Version 1 carried the header text, now its own record; a version-1
+    /// index is rebuilt from the message when read.
+    const VERSION: u8 = 2;
     const WHAT: &'static str = "search index";
 }
 
@@ -286,7 +292,7 @@ mod tests {
         let mut bytes = vec![1u8];
         bytes = postcard::to_extend(&v1, bytes).unwrap();
         let rec: MessageRecord = decode(&bytes).unwrap();
-        assert_eq!(rec.saved, 1_700_000_000);
+        assert_eq!((rec.saved, rec.sent), (1_700_000_000, 1_700_000_000));
         assert_eq!(rec.flags, vec!["\\Seen".to_string()]);
         assert_eq!(decode::<MessageRecord>(&encode(&rec)).unwrap(), rec);
     }

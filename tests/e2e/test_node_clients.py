@@ -11,6 +11,7 @@ slows no other test.
 from __future__ import annotations
 
 import base64
+import imaplib
 import email
 import email.policy
 import json
@@ -374,3 +375,45 @@ def test_imapflow_user_other_than_tokens_address_refused(server, node, new_user)
     wait_log(server, rf"peer={re.escape(src)}:\d+ .*SASL user does not match the token's address "
              rf'address="{re.escape(alice)}"', "the user mismatch")
     assert not re.search(logged_in_line(bob), server_log(server)), f"{bob} was logged in"
+
+
+def test_imapflow_two_devices_sync_and_qresync(server, ssl_ctx, node, new_user, tmp_path):
+    """imapflow as a phone with QRESYNC and IMAP4rev2: it syncs, hears another device's flag
+    change, move, delete and new message while idling, then resyncs with one QRESYNC SELECT."""
+    user = new_user("sync")
+    token = server.token(user)
+    for i in range(4):
+        msg = tmp_path / f"m{i}.eml"
+        msg.write_bytes(f"From: a@example.test\r\nSubject: m{i}\r\n\r\nbody {i}\r\n".encode())
+        node.run("imap-append", user, token, extra=("--file", str(msg)))
+    res = node.run("imap-sync", user, token, extra=("--wait", "8"))
+    enabled = {e.upper() for e in res["enabled"]}
+    assert {"QRESYNC", "IMAP4REV2"} <= enabled, res["enabled"]
+    before = [m["uid"] for m in res["before"]]
+    assert before == [1, 2, 3, 4]
+    assert all(int(m["modseq"]) > 0 for m in res["before"])
+    events = res["idleEvents"]
+    vanished = sorted(e["uid"] for e in events if e["type"] == "expunge")
+    assert vanished == [2, 3], events  # the move and the delete, as VANISHED (QRESYNC)
+    assert all(e["vanished"] for e in events if e["type"] == "expunge"), events
+    assert any(e["type"] == "flags" and e["uid"] == 1 and "\\Flagged" in e["flags"]
+               for e in events), events
+    assert any(e["type"] == "exists" and e["count"] == 3 for e in events), events
+    assert res["moved"]["uidMap"] == {"2": 1} or res["moved"]["uidMap"] == [[2, 1]], res["moved"]
+    new_uid = res["appended"]["uid"]
+    resync = res["resync"]
+    assert resync["qresync"] is True, resync
+    # VANISHED (EARLIER) comes with the QRESYNC SELECT and again for the UID FETCH CHANGEDSINCE
+    # that imapflow sends with the VANISHED modifier (RFC 7162 §3.2.5, §3.2.6).
+    assert {e["uid"] for e in resync["events"] if e["type"] == "expunge"} == {2, 3}, resync
+    assert all(e["earlier"] for e in resync["events"] if e["type"] == "expunge"), resync
+    assert sorted(m["uid"] for m in resync["changed"]) == [1, new_uid], resync
+    assert [m["uid"] for m in res["after"]] == [1, 4, new_uid]
+    flagged = {m["uid"]: m["flags"] for m in res["after"]}
+    assert flagged[1] == ["\\Flagged"] and flagged[4] == [], flagged
+    # The Archive copy is there with the moved message.
+    imap = imaplib.IMAP4_SSL("127.0.0.1", server.ports.imaps, ssl_context=ssl_ctx, timeout=20)
+    imap.authenticate("XOAUTH2", tmproto.sasl_callback("XOAUTH2", tmproto.xoauth2(user, token)))
+    typ, data = imap.status("Archive", "(MESSAGES)")
+    assert data[0].endswith(b"(MESSAGES 1)"), data
+    imap.logout()

@@ -11,6 +11,9 @@
 //   imap-fetch  [--mailbox M] [--uid N]         every message (or UID N): envelope, flags,
 //                                               bodyStructure, headers, source (base64)
 //   imap-idle   [--mailbox M] [--wait S]        open M, IDLE, wait for the first `exists`
+//   imap-sync   [--wait S]                      two devices on one INBOX: A syncs (CONDSTORE,
+//                                               QRESYNC) and idles while B flags, moves, deletes
+//                                               and appends; A leaves and resyncs with QRESYNC
 //   smtp-send   --from A --to B[,C] --subject S [--text T] [--message-id ID]
 //
 // --secure is implicit TLS (the default), --starttls is the cleartext port upgraded with
@@ -142,8 +145,9 @@ function tlsOptions() {
 
 // -- IMAP (imapflow) --------------------------------------------------------------------------
 
-async function imapConnect() {
+async function imapConnect(extra = {}) {
     const client = new ImapFlow({
+        ...extra,
         host: opt.host,
         port: Number(need('port')),
         secure: !opt.starttls,
@@ -266,6 +270,69 @@ async function imapIdle() {
     return { ...info, event: got, idleSent, startedExists: mailbox.exists };
 }
 
+// A whole sync session as a phone and a laptop would make it. Device A (QRESYNC) opens INBOX,
+// fetches UIDs, flags and MODSEQs, then idles; device B flags the first message, moves the
+// second to Archive, deletes the third and appends a new one; A records what IDLE reported,
+// logs out, and resyncs from its saved UIDVALIDITY and HIGHESTMODSEQ with one QRESYNC SELECT
+// plus a CHANGEDSINCE fetch.
+async function imapSync() {
+    const waitMs = Number(opt.wait) * 1000;
+    const a = await imapConnect({ qresync: true });
+    const opened = await a.mailboxOpen('INBOX');
+    const before = [];
+    for await (const m of a.fetch('1:*', { uid: true, flags: true, modseq: true })) {
+        before.push({ uid: m.uid, flags: [...m.flags], modseq: m.modseq });
+    }
+    const state = { uidValidity: opened.uidValidity, highestModseq: opened.highestModseq };
+    const idleEvents = [];
+    a.on('exists', d => idleEvents.push({ type: 'exists', count: d.count }));
+    a.on('expunge', d => idleEvents.push({ type: 'expunge', uid: d.uid, seq: d.seq, vanished: d.vanished }));
+    a.on('flags', d => idleEvents.push({ type: 'flags', uid: d.uid, seq: d.seq, flags: [...d.flags], modseq: d.modseq }));
+    const idling = a.idle().catch(err => fail(err));
+    const t0 = Date.now();
+    while (!a.idling && Date.now() - t0 < 5000) await new Promise(r => setTimeout(r, 10));
+    if (!a.idling) throw new Error('IDLE did not start');
+
+    const b = await imapConnect();
+    await b.mailboxOpen('INBOX');
+    const [first, second, third] = before.map(m => m.uid);
+    await b.messageFlagsAdd(String(first), ['\\Flagged'], { uid: true });
+    const moved = await b.messageMove(String(second), 'Archive', { uid: true });
+    await b.messageDelete(String(third), { uid: true });
+    const appended = await b.append('INBOX', Buffer.from('From: b@example.test\r\nSubject: new\r\n\r\nnew\r\n'));
+    await b.logout();
+
+    // IDLE hears of all of it without a command.
+    const deadline = Date.now() + waitMs;
+    const heard = () => idleEvents.some(e => e.type === 'exists')
+        && idleEvents.filter(e => e.type === 'expunge').length >= 2
+        && idleEvents.some(e => e.type === 'flags');
+    while (!heard() && Date.now() < deadline) await new Promise(r => setTimeout(r, 20));
+    await a.logout();
+    await idling;
+
+    const c = await imapConnect({ qresync: true });
+    const resyncEvents = [];
+    c.on('expunge', d => resyncEvents.push({ type: 'expunge', uid: d.uid, vanished: d.vanished, earlier: d.earlier }));
+    c.on('flags', d => resyncEvents.push({ type: 'flags', uid: d.uid, flags: [...d.flags], modseq: d.modseq }));
+    const reopened = await c.mailboxOpen('INBOX', { uidValidity: state.uidValidity, changedSince: state.highestModseq });
+    const changed = [];
+    for await (const m of c.fetch('1:*', { uid: true, flags: true }, { uid: true, changedSince: state.highestModseq })) {
+        changed.push({ uid: m.uid, flags: [...m.flags], modseq: m.modseq });
+    }
+    const after = [];
+    for await (const m of c.fetch('1:*', { uid: true, flags: true })) {
+        after.push({ uid: m.uid, flags: [...m.flags] });
+    }
+    const enabled = [...c.enabled];
+    await c.logout();
+    return {
+        state, before, idleEvents, moved, appended,
+        resync: { qresync: !!reopened.qresync, exists: reopened.exists, events: resyncEvents, changed },
+        after, enabled
+    };
+}
+
 // -- SMTP (nodemailer) ------------------------------------------------------------------------
 
 async function smtpSend() {
@@ -308,6 +375,7 @@ const commands = {
     'imap-append': imapAppend,
     'imap-fetch': imapFetch,
     'imap-idle': imapIdle,
+    'imap-sync': imapSync,
     'smtp-send': smtpSend
 };
 

@@ -19,8 +19,9 @@ use crate::message::SearchIndex;
 use crate::proto::imap::{Date, SearchKey, SequenceSet};
 use crate::store::{AccountId, MailStore, MessageRecord, StoreError, has_flag};
 
-/// One match: sequence number, UID and MODSEQ.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// One match: sequence number, UID and the record read for the test, so
+/// that SORT and THREAD need not read it again.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hit {
     /// The message's sequence number.
     pub seq: u32,
@@ -28,6 +29,8 @@ pub struct Hit {
     pub uid: u32,
     /// Its MODSEQ (for the `MODSEQ` of RFC 7162 §3.1.5 answers).
     pub modseq: u64,
+    /// Its record.
+    pub rec: MessageRecord,
 }
 
 /// A search over one selected mailbox.
@@ -46,6 +49,7 @@ pub struct Candidate<'r> {
     uid: u32,
     rec: &'r MessageRecord,
     index: OnceCell<SearchIndex>,
+    headers: OnceCell<Vec<u8>>,
     text: OnceCell<String>,
 }
 
@@ -77,14 +81,16 @@ impl<'a> Searcher<'a> {
                     let Some(seq) = self.sel.uids.seq(uid) else {
                         return true;
                     };
-                    let cand = Candidate::new(seq, uid, &rec);
-                    match self.matches(key, &cand) {
+                    let matched = self.matches(key, &Candidate::new(seq, uid, &rec));
+                    match matched {
                         Ok(true) => hits.push(Hit {
                             seq,
                             uid,
                             modseq: rec.modseq,
+                            rec,
                         }),
-                        Ok(false) => {}
+                        // Expunged by another session while searching.
+                        Ok(false) | Err(StoreError::Expunged) => {}
                         Err(e) => {
                             err = Some(e);
                             return false;
@@ -108,10 +114,15 @@ impl<'a> Searcher<'a> {
             return Ok(None);
         };
         let cand = Candidate::new(seq, uid, &rec);
-        Ok(self.matches(key, &cand)?.then_some(Hit {
+        let hit = match self.matches(key, &cand) {
+            Err(StoreError::Expunged) => false,
+            other => other?,
+        };
+        Ok(hit.then(|| Hit {
             seq,
             uid,
             modseq: rec.modseq,
+            rec: rec.clone(),
         }))
     }
 
@@ -121,6 +132,14 @@ impl<'a> Searcher<'a> {
         }
         let idx = self.store.search_index(c.rec)?;
         Ok(c.index.get_or_init(|| idx))
+    }
+
+    fn headers<'c>(&self, c: &'c Candidate<'_>) -> Result<&'c [u8], StoreError> {
+        if let Some(h) = c.headers.get() {
+            return Ok(h);
+        }
+        let h = self.store.header_text(c.rec)?;
+        Ok(c.headers.get_or_init(|| h))
     }
 
     fn text<'c>(&self, c: &'c Candidate<'_>) -> Result<&'c str, StoreError> {
@@ -187,14 +206,14 @@ impl<'a> Searcher<'a> {
                 }
                 true
             }
-            K::Body(s) => contains(self.text(c)?, s),
-            K::Text(s) => contains(&self.index(c)?.headers, s) || contains(self.text(c)?, s),
-            K::Subject(s) => header_contains(self.index(c)?, "subject", s),
-            K::From(s) => header_contains(self.index(c)?, "from", s),
-            K::To(s) => header_contains(self.index(c)?, "to", s),
-            K::Cc(s) => header_contains(self.index(c)?, "cc", s),
-            K::Bcc(s) => header_contains(self.index(c)?, "bcc", s),
-            K::Header(name, s) => header_contains(self.index(c)?, &name.to_lowercase(), s),
+            K::Text(s) => contains(self.headers(c)?, s) || contains(self.text(c)?.as_bytes(), s),
+            K::Body(s) => contains(self.text(c)?.as_bytes(), s),
+            K::Subject(s) => header_contains(self.headers(c)?, "subject", s),
+            K::From(s) => header_contains(self.headers(c)?, "from", s),
+            K::To(s) => header_contains(self.headers(c)?, "to", s),
+            K::Cc(s) => header_contains(self.headers(c)?, "cc", s),
+            K::Bcc(s) => header_contains(self.headers(c)?, "bcc", s),
+            K::Header(name, s) => header_contains(self.headers(c)?, &name.to_lowercase(), s),
         })
     }
 
@@ -230,6 +249,7 @@ impl<'r> Candidate<'r> {
             uid,
             rec,
             index: OnceCell::new(),
+            headers: OnceCell::new(),
             text: OnceCell::new(),
         }
     }
@@ -273,23 +293,24 @@ fn narrow(key: &SearchKey, sel: &Selected) -> Vec<(u32, u32)> {
     }
 }
 
-/// Whether a `name: value` line of the index's headers contains `needle`
+/// Whether a `name: value` line of the header text contains `needle`
 /// (lower-cased here). An empty needle matches any message with the
-/// field (RFC 9051 §6.4.4 HEADER).
-fn header_contains(index: &SearchIndex, name: &str, needle: &str) -> bool {
+/// field (RFC 9051 §6.4.4 HEADER). No allocation: the lines are scanned in
+/// place.
+fn header_contains(headers: &[u8], name: &str, needle: &str) -> bool {
     let needle = needle.to_lowercase();
     let finder = memmem::Finder::new(needle.as_bytes());
-    index.headers.lines().any(|line| {
-        line.strip_prefix(name)
-            .and_then(|rest| rest.strip_prefix(": "))
-            .is_some_and(|value| needle.is_empty() || finder.find(value.as_bytes()).is_some())
+    headers.split(|&b| b == b'\n').any(|line| {
+        line.strip_prefix(name.as_bytes())
+            .and_then(|rest| rest.strip_prefix(b": "))
+            .is_some_and(|value| needle.is_empty() || finder.find(value).is_some())
     })
 }
 
 /// Case-insensitive substring test on lower-cased text.
-fn contains(haystack: &str, needle: &str) -> bool {
+fn contains(haystack: &[u8], needle: &str) -> bool {
     let needle = needle.to_lowercase();
-    needle.is_empty() || memmem::find(haystack.as_bytes(), needle.as_bytes()).is_some()
+    needle.is_empty() || memmem::find(haystack, needle.as_bytes()).is_some()
 }
 
 /// The UTC day of a timestamp, for the date keys (RFC 9051 §6.4.4: time
@@ -308,16 +329,13 @@ mod tests {
 
     #[test]
     fn header_lines() {
-        let idx = SearchIndex {
-            headers: "subject: hello beautiful world\nx-extra: \nfrom: a <a@x>\n".into(),
-            ..SearchIndex::default()
-        };
-        assert!(header_contains(&idx, "subject", "Beautiful"));
-        assert!(header_contains(&idx, "x-extra", ""));
-        assert!(!header_contains(&idx, "x-extra", "hello"));
-        assert!(!header_contains(&idx, "to", ""));
-        assert!(header_contains(&idx, "from", "a@x"));
-        assert!(contains("quarterly report", "REPORT"));
-        assert!(!contains("hello", "world"));
+        let h = b"subject: hello beautiful world\nx-extra: \nfrom: a <a@x>\n";
+        assert!(header_contains(h, "subject", "Beautiful"));
+        assert!(header_contains(h, "x-extra", ""));
+        assert!(!header_contains(h, "x-extra", "hello"));
+        assert!(!header_contains(h, "to", ""));
+        assert!(header_contains(h, "from", "a@x"));
+        assert!(contains(b"quarterly report", "REPORT"));
+        assert!(!contains(b"hello", "world"));
     }
 }

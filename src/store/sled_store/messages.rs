@@ -34,13 +34,17 @@ impl SledStore {
         }
         let body_id = self.db.generate_id()?;
         let parts = encoded_parts(message);
+        // The files are durable before any record names them (blobs.rs).
+        self.blobs
+            .write_all(&[(body_id, message.raw, &message.parsed.text)])
+            .map_err(StoreError::Files)?;
         let flags = apply_flag_op(&[], FlagOp::Replace, &message.flags);
         let size = message.raw.len() as u64;
         let now = unix_now();
         let accounts: Vec<AccountId> = targets.iter().map(|t| t.0).collect();
         let _locks = self.durability.lock_many(&accounts);
-        let (receipts, changed) = self.transaction(|tx| {
-            insert_body_tx(tx, body_id, message, &parts)?;
+        let committed = self.transaction(|tx| {
+            insert_body_tx(tx, body_id, &parts)?;
             tx.insert(
                 keys::refcount(body_id),
                 &(targets.len() as u32).to_be_bytes(),
@@ -56,11 +60,24 @@ impl SledStore {
                     size,
                     modseq: 0,
                     saved: now,
+                    sent: message
+                        .parsed
+                        .index
+                        .sent_date
+                        .unwrap_or(message.internal_date),
                 };
                 receipts.push(add_message_tx(tx, a, m, &mut mbox.record, rec)?);
             }
             Ok((receipts, write_back(tx, boxes)?))
-        })?;
+        });
+        let (receipts, changed) = match committed {
+            Ok(v) => v,
+            Err(e) => {
+                // Nothing names the files: they go at once.
+                self.blobs.remove(&[body_id]);
+                return Err(e);
+            }
+        };
         for (a, m, before, after) in changed {
             self.committed(a, &[(m, before, after)]);
         }
@@ -80,14 +97,20 @@ impl SledStore {
         for m in messages {
             bodies.push((self.db.generate_id()?, encoded_parts(m)));
         }
+        let files: Vec<(u64, &[u8], &str)> = bodies
+            .iter()
+            .zip(messages)
+            .map(|((id, _), m)| (*id, m.raw, m.parsed.text.as_str()))
+            .collect();
+        self.blobs.write_all(&files).map_err(StoreError::Files)?;
         let now = unix_now();
         let _lock = self.durability.lock(account);
-        let (receipts, before, after) = self.transaction(|tx| {
+        let committed = self.transaction(|tx| {
             let mut mbox = load_mailbox_tx(tx, account, mailbox)?;
             let before = watermark(&mbox);
             let mut receipts = Vec::with_capacity(messages.len());
             for (message, (body_id, parts)) in messages.iter().zip(&bodies) {
-                insert_body_tx(tx, *body_id, message, parts)?;
+                insert_body_tx(tx, *body_id, parts)?;
                 tx.insert(keys::refcount(*body_id), &1u32.to_be_bytes())?;
                 let rec = MessageRecord {
                     body: *body_id,
@@ -96,12 +119,25 @@ impl SledStore {
                     size: message.raw.len() as u64,
                     modseq: 0,
                     saved: now,
+                    sent: message
+                        .parsed
+                        .index
+                        .sent_date
+                        .unwrap_or(message.internal_date),
                 };
                 receipts.push(add_message_tx(tx, account, mailbox, &mut mbox, rec)?);
             }
             tx.insert(keys::mailbox(account, mailbox), records::encode(&mbox))?;
             Ok((receipts, before, watermark(&mbox)))
-        })?;
+        });
+        let (receipts, before, after) = match committed {
+            Ok(v) => v,
+            Err(e) => {
+                let ids: Vec<u64> = bodies.iter().map(|b| b.0).collect();
+                self.blobs.remove(&ids);
+                return Err(e);
+            }
+        };
         self.committed(account, &[(mailbox, before, after)]);
         Ok(receipts)
     }
@@ -245,47 +281,51 @@ impl SledStore {
         uids: &[u32],
     ) -> StoreResult<Vec<u32>> {
         let _lock = self.durability.lock(account);
-        let (removed, before, after) = self.transaction(|tx| {
+        let (removed, freed, before, after) = self.transaction(|tx| {
             let mut mbox = load_mailbox_tx(tx, account, mailbox)?;
             let before = watermark(&mbox);
             let mut removed = Vec::new();
+            let mut freed = Vec::new();
             for &uid in uids {
                 let key = keys::message(account, mailbox, uid);
                 let Some(v) = tx.get(&key)? else { continue };
                 let rec: MessageRecord = decode_tx(&v)?;
                 remove_message_tx(tx, account, mailbox, &mut mbox, uid, &rec)?;
-                release_body_tx(tx, rec.body)?;
+                freed.extend(release_body_tx(tx, rec.body)?);
                 removed.push(uid);
             }
             if !removed.is_empty() {
                 tx.insert(keys::mailbox(account, mailbox), records::encode(&mbox))?;
             }
-            Ok((removed, before, watermark(&mbox)))
+            Ok((removed, freed, before, watermark(&mbox)))
         })?;
+        for body in freed {
+            self.blobs.remove_after_flush(body);
+        }
         self.committed(account, &[(mailbox, before, after)]);
         Ok(removed)
     }
 }
 
-/// The encoded summary and search index of a new message.
-fn encoded_parts(m: &NewMessage<'_>) -> (Vec<u8>, Vec<u8>) {
+/// The encoded summary, search index and header text of a new message.
+fn encoded_parts(m: &NewMessage<'_>) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
     (
         records::encode(&m.parsed.summary),
         records::encode(&m.parsed.index),
+        m.parsed.headers.as_bytes().to_vec(),
     )
 }
 
-/// Writes a new body with its summary, index and text.
+/// Records a new body's summary, index and header text (its bytes are in
+/// files).
 fn insert_body_tx(
     tx: &TransactionalTree,
     body: u64,
-    message: &NewMessage<'_>,
-    (summary, index): &(Vec<u8>, Vec<u8>),
+    (summary, index, headers): &(Vec<u8>, Vec<u8>, Vec<u8>),
 ) -> TxResult<()> {
-    tx.insert(keys::body(body), message.raw)?;
     tx.insert(keys::summary(body), summary.as_slice())?;
     tx.insert(keys::search_index(body), index.as_slice())?;
-    tx.insert(keys::body_text(body), message.parsed.text.as_bytes())?;
+    tx.insert(keys::header_text(body), headers.as_slice())?;
     Ok(())
 }
 

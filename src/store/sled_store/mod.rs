@@ -20,6 +20,7 @@ use sled::transaction::{
 };
 use tokio::sync::watch;
 
+use super::blobs::Blobs;
 use super::durable::{Durability, Watermark};
 use super::flush::GroupFlusher;
 use super::keys;
@@ -43,19 +44,35 @@ pub struct SledStore {
     flusher: GroupFlusher,
     durability: Arc<Durability>,
     watchers: Watchers,
+    blobs: Arc<Blobs>,
     purger: purge::Purger,
 }
 
 impl SledStore {
-    /// Opens (or creates) the database in `dir`, upgrading old records and
-    /// resuming the purge of mailboxes deleted before a restart.
+    /// Opens (or creates) the database in `dir` with a 64 MiB cache.
     pub fn open(dir: &Path) -> StoreResult<SledStore> {
+        Self::open_with(dir, 64 << 20)
+    }
+
+    /// Opens (or creates) the database in `dir`, its page cache bounded to
+    /// `cache_bytes`; upgrades old records and resumes the purge of
+    /// mailboxes deleted before a restart.
+    pub fn open_with(dir: &Path, cache_bytes: u64) -> StoreResult<SledStore> {
         let db = sled::Config::new()
             .path(dir)
             .mode(sled::Mode::HighThroughput)
+            .cache_capacity(cache_bytes)
             .open()?;
         let tree = db.open_tree("mail")?;
         migrate(&tree)?;
+        let blobs = Arc::new(Blobs::open(&dir.join("messages")).map_err(blob_error)?);
+        // Files a crash left without a committed reference.
+        let orphans = blobs
+            .collect(|id| tree.contains_key(keys::refcount(id)).unwrap_or(true))
+            .map_err(blob_error)?;
+        if orphans > 0 {
+            tracing::info!(orphans, "store: removed message files a crash left behind");
+        }
         let durability = Arc::new(Durability::new());
         let watchers: Watchers = Arc::default();
         let notify = watchers.clone();
@@ -67,20 +84,23 @@ impl SledStore {
                 }
             }
         });
-        let purger = purge::Purger::start(tree.clone())?;
+        let purger = purge::Purger::start(tree.clone(), blobs.clone())?;
         Ok(SledStore {
-            flusher: GroupFlusher::new(db.clone(), durability.clone(), on_durable),
+            flusher: GroupFlusher::new(db.clone(), durability.clone(), blobs.clone(), on_durable),
             db,
             tree,
             durability,
             watchers,
+            blobs,
             purger,
         })
     }
 
     /// Flushes everything; used at shutdown.
     pub fn flush_blocking(&self) -> StoreResult<()> {
+        let doomed = self.blobs.take_doomed();
         self.db.flush()?;
+        self.blobs.remove(&doomed);
         Ok(())
     }
 
@@ -141,6 +161,10 @@ fn migrate(tree: &sled::Tree) -> StoreResult<()> {
         tracing::info!("store: upgraded mailbox records to format 2");
     }
     Ok(())
+}
+
+fn blob_error(e: std::io::Error) -> StoreError {
+    StoreError::Files(e)
 }
 
 pub(super) fn unix_now() -> i64 {
@@ -247,20 +271,24 @@ fn retain_body_tx(tx: &TransactionalTree, body: u64) -> TxResult<()> {
     Ok(())
 }
 
-/// Drops one reference to a body; the last one removes body, summary and
-/// search data.
-fn release_body_tx(tx: &TransactionalTree, body: u64) -> TxResult<()> {
+/// Drops one reference to a body; the last one removes its summary and
+/// search data, and returns the body id so that its files are removed once
+/// this transaction is durable (see `blobs.rs`). Bodies stored before the
+/// files existed are in `b`/`t` keys, removed here too.
+fn release_body_tx(tx: &TransactionalTree, body: u64) -> TxResult<Option<u64>> {
     let count = refcount_tx(tx, body)?;
     if count <= 1 {
         tx.remove(keys::refcount(body))?;
         tx.remove(keys::body(body))?;
         tx.remove(keys::summary(body))?;
         tx.remove(keys::search_index(body))?;
+        tx.remove(keys::header_text(body))?;
         tx.remove(keys::body_text(body))?;
+        Ok(Some(body))
     } else {
         tx.insert(keys::refcount(body), &(count - 1).to_be_bytes())?;
+        Ok(None)
     }
-    Ok(())
 }
 
 fn refcount_tx(tx: &TransactionalTree, body: u64) -> TxResult<u32> {
@@ -412,36 +440,62 @@ impl MailStore for SledStore {
     }
 
     fn summary(&self, record: &MessageRecord) -> StoreResult<MessageSummary> {
+        // Every stored message has a summary until its last reference goes.
         self.get_record(&keys::summary(record.body))?
-            .ok_or(StoreError::Corrupt {
-                what: "summary",
-                detail: format!("missing for body {}", record.body),
-            })
+            .ok_or(StoreError::Expunged)
     }
 
     fn body(&self, record: &MessageRecord) -> StoreResult<Vec<u8>> {
+        if let Some(raw) = self
+            .blobs
+            .read(record.body, record.size)
+            .map_err(blob_error)?
+        {
+            return Ok(raw);
+        }
+        // Stored before message files existed.
         self.tree
             .get(keys::body(record.body))?
             .map(|v| v.to_vec())
-            .ok_or(StoreError::Corrupt {
-                what: "body",
-                detail: format!("missing body {}", record.body),
-            })
+            .ok_or(StoreError::Expunged)
     }
 
     fn search_index(&self, record: &MessageRecord) -> StoreResult<SearchIndex> {
-        if let Some(idx) = self.get_record(&keys::search_index(record.body))? {
+        // A missing or outdated index (a message stored before this format)
+        // is rebuilt from the message, once.
+        if let Ok(Some(idx)) = self.get_record(&keys::search_index(record.body)) {
             return Ok(idx);
         }
         let raw = self.body(record)?;
         let summary = self.summary(record)?;
-        let idx = SearchIndex::build(&raw, &summary);
+        let (idx, headers) = SearchIndex::build_with_headers(&raw, &summary);
         self.tree
             .insert(keys::search_index(record.body), records::encode(&idx))?;
+        self.tree
+            .insert(keys::header_text(record.body), headers.as_bytes())?;
         Ok(idx)
     }
 
+    fn header_text(&self, record: &MessageRecord) -> StoreResult<Vec<u8>> {
+        if let Some(h) = self.tree.get(keys::header_text(record.body))? {
+            return Ok(h.to_vec());
+        }
+        let raw = self.body(record)?;
+        let summary = self.summary(record)?;
+        let headers = crate::message::header_text(&raw, &summary);
+        self.tree
+            .insert(keys::header_text(record.body), headers.as_bytes())?;
+        Ok(headers.into_bytes())
+    }
+
     fn body_text(&self, record: &MessageRecord) -> StoreResult<String> {
+        if let Some(t) = self
+            .blobs
+            .read_text(record.body, record.size)
+            .map_err(blob_error)?
+        {
+            return Ok(t);
+        }
         if let Some(t) = self.tree.get(keys::body_text(record.body))? {
             return Ok(String::from_utf8_lossy(&t).into_owned());
         }

@@ -15,7 +15,10 @@ use std::thread;
 
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
+use std::sync::Arc;
+
 use super::release_body_tx;
+use crate::store::blobs::Blobs;
 use crate::store::keys;
 use crate::store::records::{self, MessageRecord};
 use crate::store::{AccountId, MailboxId, StoreError, StoreResult};
@@ -42,7 +45,7 @@ impl Drop for Purger {
 
 impl Purger {
     /// Starts the worker and queues the tombstones left from before.
-    pub fn start(tree: sled::Tree) -> StoreResult<Purger> {
+    pub fn start(tree: sled::Tree, blobs: Arc<Blobs>) -> StoreResult<Purger> {
         let (tx, rx) = mpsc::channel::<(AccountId, MailboxId)>();
         for item in tree.scan_prefix(keys::TOMBSTONES).keys() {
             if let Some(target) = keys::account_mailbox_of_key(&item?) {
@@ -54,7 +57,7 @@ impl Purger {
             .spawn(move || {
                 // Ends when the store (the last sender) is dropped.
                 for (a, m) in rx {
-                    if let Err(e) = purge(&tree, a, m) {
+                    if let Err(e) = purge(&tree, &blobs, a, m) {
                         tracing::error!(error = %e, "purging a deleted mailbox failed; it is retried at the next start");
                     }
                 }
@@ -74,7 +77,8 @@ impl Purger {
     }
 }
 
-fn purge(tree: &sled::Tree, a: AccountId, m: MailboxId) -> StoreResult<()> {
+fn purge(tree: &sled::Tree, blobs: &Blobs, a: AccountId, m: MailboxId) -> StoreResult<()> {
+    let mut unreferenced = Vec::new();
     loop {
         let batch: Vec<(sled::IVec, sled::IVec)> = tree
             .scan_prefix(keys::messages_of(a, m))
@@ -83,19 +87,22 @@ fn purge(tree: &sled::Tree, a: AccountId, m: MailboxId) -> StoreResult<()> {
         if batch.is_empty() {
             break;
         }
-        tree.transaction(|tx| {
-            for (k, v) in &batch {
-                let rec: MessageRecord =
-                    records::decode(v).map_err(ConflictableTransactionError::Abort)?;
-                tx.remove(k.clone())?;
-                release_body_tx(tx, rec.body)?;
-            }
-            Ok(())
-        })
-        .map_err(|e| match e {
-            TransactionError::Abort(e) => e,
-            TransactionError::Storage(e) => StoreError::Database(e),
-        })?;
+        let freed = tree
+            .transaction(|tx| {
+                let mut freed = Vec::new();
+                for (k, v) in &batch {
+                    let rec: MessageRecord =
+                        records::decode(v).map_err(ConflictableTransactionError::Abort)?;
+                    tx.remove(k.clone())?;
+                    freed.extend(release_body_tx(tx, rec.body)?);
+                }
+                Ok(freed)
+            })
+            .map_err(|e| match e {
+                TransactionError::Abort(e) => e,
+                TransactionError::Storage(e) => StoreError::Database(e),
+            })?;
+        unreferenced.extend(freed);
     }
     for prefix in [
         keys::changes_of(a, m),
@@ -116,5 +123,9 @@ fn purge(tree: &sled::Tree, a: AccountId, m: MailboxId) -> StoreResult<()> {
         }
     }
     tree.remove(keys::tombstone(a, m))?;
+    // The message files go once nothing durable refers to them; a crash
+    // before this leaves orphans, which the next open collects.
+    tree.flush()?;
+    blobs.remove(&unreferenced);
     Ok(())
 }

@@ -211,17 +211,26 @@ impl ImapSession {
             if job.changed_since.is_some_and(|c| record.modseq <= c) {
                 continue;
             }
-            let summary = match job.need.summary {
-                true => Some(store.summary(&record)?),
-                false => None,
-            };
-            let body = match job.need.body {
-                true => Some(store.body(&record)?),
-                false => None,
-            };
-            let index = match job.need.index {
-                true => Some(store.search_index(&record)?),
-                false => None,
+            let loaded = (|| -> Result<_, crate::store::StoreError> {
+                let summary = match job.need.summary {
+                    true => Some(store.summary(&record)?),
+                    false => None,
+                };
+                let body = match job.need.body {
+                    true => Some(store.body(&record)?),
+                    false => None,
+                };
+                let index = match job.need.index {
+                    true => Some(store.search_index(&record)?),
+                    false => None,
+                };
+                Ok((summary, body, index))
+            })();
+            let (summary, body, index) = match loaded {
+                // Expunged by another session since the records were read:
+                // left out like a message already gone (RFC 2180 §4.1.2).
+                Err(crate::store::StoreError::Expunged) => continue,
+                other => other?,
             };
             let msg = Loaded {
                 uid,

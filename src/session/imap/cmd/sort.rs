@@ -6,15 +6,19 @@ use std::cmp::Ordering;
 
 use crate::proto::imap::{SearchKey, SearchReturn, SortCriterion, SortKey};
 use crate::session::imap::searcher::Hit;
-use crate::session::imap::{CommandError, CommandResult, ImapSession, State, blocking, ok};
+use crate::session::imap::{CommandError, CommandResult, ImapSession, blocking, ok};
 
-/// One message's sort keys.
+/// One sort key's value for one message.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Key {
+    Num(i64),
+    Text(String),
+}
+
+/// One message with its keys, one per criterion.
 struct Row {
     hit: Hit,
-    arrival: i64,
-    date: i64,
-    size: u64,
-    index: Option<crate::message::SearchIndex>,
+    keys: Vec<Key>,
 }
 
 impl ImapSession {
@@ -67,40 +71,30 @@ impl ImapSession {
     ) -> Result<Vec<Row>, CommandError> {
         let needs_index = criteria
             .iter()
-            .any(|c| !matches!(c.key, SortKey::Arrival | SortKey::Size));
-        let State::Selected(login, sel) = &self.state else {
-            unreachable!("allowed() admits SORT only when selected")
-        };
+            .any(|c| !matches!(c.key, SortKey::Arrival | SortKey::Size | SortKey::Date));
         let store = self.shared.store.as_ref();
-        let account = login.account;
         let mut rows = blocking(|| -> Result<Vec<Row>, crate::store::StoreError> {
             let mut rows = Vec::with_capacity(hits.len());
             for hit in hits {
-                let Some(rec) = store.message(account, sel.id, hit.uid)? else {
-                    continue;
+                let index = match needs_index {
+                    true => match store.search_index(&hit.rec) {
+                        // Expunged by another session meanwhile.
+                        Err(crate::store::StoreError::Expunged) => continue,
+                        other => Some(other?),
+                    },
+                    false => None,
                 };
-                let index = if needs_index {
-                    Some(store.search_index(&rec)?)
-                } else {
-                    None
-                };
-                let date = index
-                    .as_ref()
-                    .and_then(|i| i.sent_date)
-                    .unwrap_or(rec.internal_date);
-                rows.push(Row {
-                    hit,
-                    arrival: rec.internal_date,
-                    date,
-                    size: rec.size,
-                    index,
-                });
+                let keys = criteria
+                    .iter()
+                    .map(|c| key(c.key, &hit, index.as_ref()))
+                    .collect();
+                rows.push(Row { hit, keys });
             }
             Ok(rows)
         })?;
         rows.sort_by(|a, b| {
-            for c in criteria {
-                let o = compare(c.key, a, b);
+            for (i, c) in criteria.iter().enumerate() {
+                let o = a.keys[i].cmp(&b.keys[i]);
                 let o = if c.reverse { o.reverse() } else { o };
                 if o != Ordering::Equal {
                     return o;
@@ -112,23 +106,22 @@ impl ImapSession {
     }
 }
 
-fn compare(key: SortKey, a: &Row, b: &Row) -> Ordering {
-    let text = |r: &Row, f: fn(&crate::message::SearchIndex) -> &str| -> String {
-        r.index
-            .as_ref()
-            .map(|i| f(i).to_owned())
-            .unwrap_or_default()
+/// The value of one sort key (RFC 5256 §3, RFC 5957 §3): dates and sizes
+/// from the record, the rest from the search index.
+fn key(k: SortKey, hit: &Hit, index: Option<&crate::message::SearchIndex>) -> Key {
+    let text = |f: fn(&crate::message::SearchIndex) -> &str| {
+        Key::Text(index.map(|i| f(i).to_owned()).unwrap_or_default())
     };
-    match key {
-        SortKey::Arrival => a.arrival.cmp(&b.arrival),
-        SortKey::Date => a.date.cmp(&b.date),
-        SortKey::Size => a.size.cmp(&b.size),
-        SortKey::Subject => text(a, |i| &i.base_subject).cmp(&text(b, |i| &i.base_subject)),
-        SortKey::From => text(a, |i| &i.from).cmp(&text(b, |i| &i.from)),
-        SortKey::To => text(a, |i| &i.to).cmp(&text(b, |i| &i.to)),
-        SortKey::Cc => text(a, |i| &i.cc).cmp(&text(b, |i| &i.cc)),
-        SortKey::DisplayFrom => text(a, |i| &i.display_from).cmp(&text(b, |i| &i.display_from)),
-        SortKey::DisplayTo => text(a, |i| &i.display_to).cmp(&text(b, |i| &i.display_to)),
+    match k {
+        SortKey::Arrival => Key::Num(hit.rec.internal_date),
+        SortKey::Date => Key::Num(hit.rec.sent),
+        SortKey::Size => Key::Num(hit.rec.size as i64),
+        SortKey::Subject => text(|i| &i.base_subject),
+        SortKey::From => text(|i| &i.from),
+        SortKey::To => text(|i| &i.to),
+        SortKey::Cc => text(|i| &i.cc),
+        SortKey::DisplayFrom => text(|i| &i.display_from),
+        SortKey::DisplayTo => text(|i| &i.display_to),
     }
 }
 

@@ -6,7 +6,7 @@ use crate::message::thread::{
     ThreadMessage, thread_orderedsubject, thread_references, write_thread_data,
 };
 use crate::proto::imap::{SearchKey, ThreadAlgorithm};
-use crate::session::imap::{CommandResult, ImapSession, State, blocking, ok};
+use crate::session::imap::{CommandResult, ImapSession, blocking, ok};
 
 impl ImapSession {
     /// THREAD / UID THREAD algorithm charset criteria.
@@ -19,18 +19,16 @@ impl ImapSession {
     ) -> CommandResult {
         self.check_charset(Some(charset))?;
         let hits = self.run_search(&search)?;
-        let State::Selected(login, sel) = &self.state else {
-            unreachable!("allowed() admits THREAD only when selected")
-        };
         let store = self.shared.store.as_ref();
-        let account = login.account;
         let messages = blocking(|| -> Result<Vec<ThreadMessage>, crate::store::StoreError> {
             let mut out = Vec::with_capacity(hits.len());
             for hit in &hits {
-                let Some(rec) = store.message(account, sel.id, hit.uid)? else {
-                    continue;
+                let rec = &hit.rec;
+                let idx = match store.search_index(rec) {
+                    // Expunged by another session meanwhile.
+                    Err(crate::store::StoreError::Expunged) => continue,
+                    other => other?,
                 };
-                let idx = store.search_index(&rec)?;
                 out.push(ThreadMessage {
                     id: if uid_mode { hit.uid } else { hit.seq },
                     message_id: idx.message_id,
