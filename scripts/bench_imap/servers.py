@@ -223,8 +223,11 @@ class Dovecot(Server):
     name = "dovecot"
     binary = "/usr/sbin/dovecot"
 
-    def __init__(self, workdir: Path, cert: Path, key: Path):
+    def __init__(self, workdir: Path, cert: Path, key: Path, sessions: int = 0):
         self.dir, self.cert, self.key = workdir, cert, key
+        # Room for `sessions` idle connections at once: one imap-login and one
+        # imap process each (Dovecot's default high-security login mode).
+        procs = max(100, sessions + 50)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.dir.chmod(0o755)
         self.config = self.dir / "dovecot.conf"
@@ -271,6 +274,7 @@ userdb {{
 }}
 mail_location = maildir:~/Maildir
 service imap-login {{
+  process_limit = {procs}
   inet_listener imap {{
     port = 0
   }}
@@ -280,9 +284,14 @@ service imap-login {{
     ssl = yes
   }}
 }}
+default_process_limit = {procs}
+default_client_limit = {2 * procs + 500}
+service imap {{
+  process_limit = {procs}
+}}
 protocol imap {{
-  # Default 10; the benchmark opens a few connections at once.
-  mail_max_userip_connections = 100
+  # Default 10; the benchmark opens many connections at once.
+  mail_max_userip_connections = {procs}
 }}
 """)
 

@@ -69,9 +69,9 @@ impl Deflate {
         out
     }
 
-    /// Adds compressed input from the peer.
-    pub fn feed(&mut self, compressed: &[u8]) {
-        self.pending.extend_from_slice(compressed);
+    /// The buffer compressed input from the peer is read into.
+    pub fn input(&mut self) -> &mut Vec<u8> {
+        &mut self.pending
     }
 
     /// Whether compressed input is waiting to be inflated.
@@ -128,7 +128,7 @@ mod tests {
             b"a1 OK done\r\n",
         ] {
             let wire = server.deflate(msg);
-            client.feed(&wire);
+            client.input().extend_from_slice(&wire);
             let mut got = Vec::new();
             while client.has_pending() {
                 let before = got.len();
@@ -147,7 +147,7 @@ mod tests {
         let wire = peer.deflate(&vec![b'A'; 10 << 20]);
         assert!(wire.len() < 64 * 1024);
         let mut me = Deflate::new();
-        me.feed(&wire);
+        me.input().extend_from_slice(&wire);
         let mut buf = Vec::new();
         let n = me.inflate(&mut buf).unwrap();
         assert_eq!(n, MAX_INFLATE);
@@ -162,7 +162,7 @@ mod tests {
     #[test]
     fn garbage_is_an_error() {
         let mut me = Deflate::new();
-        me.feed(&[0xff; 64]);
+        me.input().extend_from_slice(&[0xff; 64]);
         let mut buf = Vec::new();
         assert!(me.inflate(&mut buf).is_err());
     }

@@ -6,7 +6,7 @@
 //! ends, the server goes on.
 
 mod conn;
-mod deflate;
+pub mod deflate;
 mod imap;
 mod smtp;
 pub mod tls;
