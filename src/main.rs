@@ -69,7 +69,7 @@ enum AccountCmd {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    limit_malloc_arenas();
+    tokenmail::server::memory::tune_allocator();
     init_logging();
     match cli.command {
         Cmd::Serve { config } => serve(config),
@@ -84,20 +84,6 @@ fn main() -> ExitCode {
         Cmd::Account {
             action: AccountCmd::Create { address, config },
         } => create_account(config, &address),
-    }
-}
-
-/// glibc gives every thread that allocates its own malloc arena and keeps
-/// freed memory there; with a worker pool passing large buffers (APPEND
-/// literals, FETCH output) between threads, that held hundreds of
-/// megabytes that the process no longer used. Two arenas keep the
-/// footprint near what is live, at no measurable cost here.
-fn limit_malloc_arenas() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets an allocator parameter; it is called before
-    // any other thread exists.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 2);
     }
 }
 
@@ -148,6 +134,7 @@ fn serve(path: PathBuf) -> ExitCode {
         Ok(c) => Arc::new(c),
         Err(code) => return code,
     };
+    tokenmail::server::memory::start_trimmer();
     match runtime().block_on(tokenmail::server::run(config, shutdown_signal())) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(e),
@@ -155,6 +142,7 @@ fn serve(path: PathBuf) -> ExitCode {
 }
 
 fn dev(dir: PathBuf) -> ExitCode {
+    tokenmail::server::memory::start_trimmer();
     match runtime().block_on(tokenmail::dev::run(&dir, shutdown_signal())) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(e),

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use tokenmail::message::Parsed;
 use tokenmail::store::{
-    ChangeKind, DEFAULT_MAILBOXES, FlagOp, MailStore, NewMessage, SledStore, StoreError,
+    ChangeKind, DEFAULT_MAILBOXES, FlagOp, HeaderPart, MailStore, NewMessage, SledStore, StoreError,
 };
 
 const MSG: &[u8] = b"From: a@example.test\r\nTo: b@example.test\r\nSubject: hi\r\n\r\nhello\r\n";
@@ -316,7 +316,26 @@ fn reads_after_another_expunge_say_expunged<S: MailStore>(s: &S) {
     s.expunge(a, inbox, &[uid]).unwrap();
     assert!(matches!(s.summary(&rec), Err(StoreError::Expunged)));
     assert!(matches!(s.search_index(&rec), Err(StoreError::Expunged)));
-    assert!(matches!(s.header_text(&rec), Err(StoreError::Expunged)));
+    for part in [HeaderPart::Subject, HeaderPart::Other] {
+        assert!(matches!(
+            s.header_text(&rec, part),
+            Err(StoreError::Expunged)
+        ));
+    }
+}
+
+fn header_lines_are_kept_in_two_parts<S: MailStore>(s: &S) {
+    let (a, _) = s.ensure_account("hl@example.test").unwrap();
+    let inbox = s.mailbox_by_name(a, "INBOX").unwrap().unwrap().id;
+    let raw = b"Subject: =?utf-8?q?Gr=C3=BC=C3=9Fe?=\r\nFrom: Ann <ann@example.test>\r\nX-Tag: Blue\r\n\r\nhi\r\n";
+    let uid = append(s, a, "INBOX", raw, &[]);
+    let rec = s.message(a, inbox, uid).unwrap().unwrap();
+    let subject = s.header_text(&rec, HeaderPart::Subject).unwrap();
+    assert_eq!(subject, "subject: grüße\n".as_bytes());
+    let other = String::from_utf8(s.header_text(&rec, HeaderPart::Other).unwrap()).unwrap();
+    assert!(other.contains("from: ann <ann@example.test>\n"), "{other}");
+    assert!(other.contains("x-tag: blue\n"), "{other}");
+    assert!(!other.contains("subject:"), "{other}");
 }
 
 fn multiappend_is_all_or_nothing<S: MailStore>(s: &S) {
@@ -447,6 +466,7 @@ mod sled_backend {
         rename_inbox_moves_its_messages,
         copy_and_move,
         reads_after_another_expunge_say_expunged,
+        header_lines_are_kept_in_two_parts,
         multiappend_is_all_or_nothing,
         recent_goes_to_one_session,
         flag_indexes_answer_without_scans,

@@ -30,6 +30,37 @@ pub const MAX_HEADER_TEXT: usize = 256 * 1024;
 /// The most characters of PREVIEW (RFC 8970 §3.1: at most 256).
 pub const PREVIEW_CHARS: usize = 256;
 
+/// The header lines header keys search (see [`header_text`]), in two
+/// parts stored apart: the Subject lines, which SUBJECT and
+/// `HEADER Subject` (the most common server-side searches) read alone, and
+/// every other field's lines.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HeaderText {
+    /// `subject: ...` lines.
+    pub subject: String,
+    /// The lines of every other field.
+    pub other: String,
+}
+
+/// Which part of the [`HeaderText`] a search reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeaderPart {
+    /// The Subject lines.
+    Subject,
+    /// The other fields' lines.
+    Other,
+}
+
+impl HeaderPart {
+    /// The part holding the lines of the (lower-case) field `name`.
+    pub fn of_field(name: &str) -> HeaderPart {
+        match name {
+            "subject" => HeaderPart::Subject,
+            _ => HeaderPart::Other,
+        }
+    }
+}
+
 /// What SORT, THREAD, PREVIEW and the sent-date keys need of a message.
 /// The header text that header keys search is kept apart ([`header_text`]),
 /// so each search reads only what it matches against.
@@ -77,14 +108,14 @@ impl SearchIndex {
     }
 
     /// The index and the header text (see [`header_text`]) in one pass.
-    pub fn build_with_headers(raw: &[u8], summary: &MessageSummary) -> (SearchIndex, String) {
+    pub fn build_with_headers(raw: &[u8], summary: &MessageSummary) -> (SearchIndex, HeaderText) {
         let header = summary.root.header.slice(raw).unwrap_or_default();
         let mut idx = SearchIndex {
             sent_date: summary.sent_date,
             ..SearchIndex::default()
         };
         let mut seen = [false; 6];
-        let mut headers = String::new();
+        let mut headers = HeaderText::default();
         for field in Fields::new(header) {
             if field.name.is_empty() {
                 continue;
@@ -100,11 +131,15 @@ impl SearchIndex {
                     value.push_str(&parsed);
                 }
             }
-            if headers.len() + name.len() + value.len() + 3 <= MAX_HEADER_TEXT {
-                headers.push_str(&name);
-                headers.push_str(": ");
-                headers.push_str(&value.to_lowercase());
-                headers.push('\n');
+            let lines = match HeaderPart::of_field(&name) {
+                HeaderPart::Subject => &mut headers.subject,
+                HeaderPart::Other => &mut headers.other,
+            };
+            if lines.len() + name.len() + value.len() + 3 <= MAX_HEADER_TEXT {
+                lines.push_str(&name);
+                lines.push_str(": ");
+                lines.push_str(&value.to_lowercase());
+                lines.push('\n');
             }
             let slot = ["subject", "from", "to", "cc", "message-id", "references"]
                 .iter()
@@ -140,7 +175,7 @@ impl SearchIndex {
 /// header field, name and value lower-cased, value RFC 2047-decoded and
 /// unfolded, address fields followed by their parsed addresses. What
 /// SUBJECT, FROM, HEADER and the header part of TEXT match against.
-pub fn header_text(raw: &[u8], summary: &MessageSummary) -> String {
+pub fn header_text(raw: &[u8], summary: &MessageSummary) -> HeaderText {
     SearchIndex::build_with_headers(raw, summary).1
 }
 
@@ -435,7 +470,10 @@ mod tests {
     }
 
     fn headers(raw: &[u8]) -> String {
-        header_text(raw, &MessageSummary::parse(raw))
+        let h = header_text(raw, &MessageSummary::parse(raw));
+        assert!(h.subject.lines().all(|l| l.starts_with("subject: ")));
+        assert!(!h.other.lines().any(|l| l.starts_with("subject: ")));
+        h.subject + &h.other
     }
 
     #[test]

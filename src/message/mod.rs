@@ -40,7 +40,7 @@ pub use address::Address;
 pub use bodystructure::{Disposition, Part, PartKind, Span};
 pub use envelope::Envelope;
 pub use header::header_fields;
-pub use index::{PREVIEW_CHARS, SearchIndex, body_text, header_text};
+pub use index::{HeaderPart, HeaderText, PREVIEW_CHARS, SearchIndex, body_text, header_text};
 
 /// Everything computed from a message when it is stored: the summary
 /// FETCH renders from, and the index and body text SEARCH reads. The one
@@ -52,7 +52,7 @@ pub struct Parsed {
     /// Sort and thread keys, preview.
     pub index: SearchIndex,
     /// The lower-cased, decoded header lines header keys search.
-    pub headers: String,
+    pub headers: HeaderText,
     /// The lower-cased body text.
     pub text: String,
 }

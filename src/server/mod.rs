@@ -8,6 +8,7 @@
 mod conn;
 pub mod deflate;
 mod imap;
+pub mod memory;
 mod smtp;
 pub mod tls;
 

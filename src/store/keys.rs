@@ -138,8 +138,15 @@ pub fn search_index(id: u64) -> Vec<u8> {
     prefixed(b'x', &[&id.to_be_bytes()])
 }
 
+/// The header lines of every field but Subject (before the split: of
+/// every field; see `SledStore::header_text`).
 pub fn header_text(id: u64) -> Vec<u8> {
     prefixed(b'h', &[&id.to_be_bytes()])
+}
+
+/// The Subject header lines.
+pub fn subject_text(id: u64) -> Vec<u8> {
+    prefixed(b'j', &[&id.to_be_bytes()])
 }
 
 pub fn body_text(id: u64) -> Vec<u8> {

@@ -34,6 +34,7 @@ pub use durable::Watermark;
 pub use records::{ChangeKind, MailboxRecord, MessageRecord};
 pub use sled_store::SledStore;
 
+pub use crate::message::HeaderPart;
 use crate::message::{MessageSummary, Parsed, SearchIndex};
 
 /// Identifies an account inside one store.
@@ -325,8 +326,10 @@ pub trait MailStore: Send + Sync + 'static {
     /// message stored before indexes existed).
     fn search_index(&self, record: &MessageRecord) -> StoreResult<SearchIndex>;
 
-    /// The lower-cased header lines stored at delivery, for the header keys.
-    fn header_text(&self, record: &MessageRecord) -> StoreResult<Vec<u8>>;
+    /// The lower-cased header lines stored at delivery, for the header
+    /// keys: the Subject lines or the other fields' (a message stored
+    /// before the two were apart may answer all its lines for either).
+    fn header_text(&self, record: &MessageRecord, part: HeaderPart) -> StoreResult<Vec<u8>>;
 
     /// The lower-cased body text stored at delivery, for SEARCH BODY/TEXT.
     fn body_text(&self, record: &MessageRecord) -> StoreResult<String>;

@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 use std::io::Write as _;
 
-use super::response::flag_list;
+use super::response::write_flag_list;
 use crate::message::decode::{UnknownEncoding, transfer_decode};
 use crate::message::{MessageSummary, SearchIndex, SectionText as MsgSection};
 use crate::proto::imap::{FetchAttr, Section, SectionText};
@@ -96,7 +96,8 @@ pub fn write_item(out: &mut Vec<u8>, item: &FetchAttr, m: &Loaded<'_>) {
             let _ = write!(out, "UID {}", m.uid);
         }
         FetchAttr::Flags => {
-            let _ = write!(out, "FLAGS {}", flag_list(&m.record.flags, m.recent));
+            out.extend_from_slice(b"FLAGS ");
+            write_flag_list(out, &m.record.flags, m.recent);
         }
         FetchAttr::InternalDate => {
             let _ = write!(

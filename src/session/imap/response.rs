@@ -48,18 +48,25 @@ impl ImapSession {
 /// `(\Seen $Junk)` from stored flags, with `\Recent` first when the
 /// message is recent to this session (RFC 3501 §2.3.2).
 pub fn flag_list(flags: &[String], recent: bool) -> String {
-    let mut out = String::from("(");
+    let mut out = Vec::new();
+    write_flag_list(&mut out, flags, recent);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// [`flag_list`] written onto `out` (FETCH writes thousands of these).
+pub fn write_flag_list(out: &mut Vec<u8>, flags: &[String], recent: bool) {
+    out.push(b'(');
+    let start = out.len();
     if recent {
-        out.push_str("\\Recent");
+        out.extend_from_slice(b"\\Recent");
     }
     for f in flags {
-        if out.len() > 1 {
-            out.push(' ');
+        if out.len() > start {
+            out.push(b' ');
         }
-        out.push_str(f);
+        out.extend_from_slice(f.as_bytes());
     }
-    out.push(')');
-    out
+    out.push(b')');
 }
 
 /// The system flags every mailbox permits (RFC 9051 §2.3.2).

@@ -17,7 +17,7 @@ use memchr::memmem;
 use super::Selected;
 use crate::message::SearchIndex;
 use crate::proto::imap::{Date, SearchKey, SequenceSet};
-use crate::store::{AccountId, MailStore, MessageRecord, StoreError, has_flag};
+use crate::store::{AccountId, HeaderPart, MailStore, MessageRecord, StoreError, has_flag};
 
 /// One match: sequence number, UID and the record read for the test, so
 /// that SORT and THREAD need not read it again.
@@ -49,7 +49,8 @@ pub struct Candidate<'r> {
     uid: u32,
     rec: &'r MessageRecord,
     index: OnceCell<SearchIndex>,
-    headers: OnceCell<Vec<u8>>,
+    subject_lines: OnceCell<Vec<u8>>,
+    other_lines: OnceCell<Vec<u8>>,
     text: OnceCell<String>,
 }
 
@@ -73,36 +74,50 @@ impl<'a> Searcher<'a> {
     /// Every message of the session's view matching `key`, ascending.
     pub fn run(&self, key: &SearchKey) -> Result<Vec<Hit>, StoreError> {
         let mut hits = Vec::new();
+        self.visit(key, |seq, uid, rec| {
+            hits.push(Hit {
+                seq,
+                uid,
+                modseq: rec.modseq,
+                rec,
+            });
+            Ok(())
+        })?;
+        Ok(hits)
+    }
+
+    /// Calls `found` with each message matching `key`, ascending, without
+    /// keeping them (SORT makes its rows this way). A message expunged by
+    /// another session while searching is left out, also when `found`
+    /// meets that.
+    pub fn visit(
+        &self,
+        key: &SearchKey,
+        mut found: impl FnMut(u32, u32, MessageRecord) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
         let mut err = None;
-        let narrowed = narrow(key, self.sel);
-        for (first, last) in narrowed {
+        for (first, last) in narrow(key, self.sel) {
             self.store
                 .scan_messages(self.account, self.sel.id, first, last, &mut |uid, rec| {
                     let Some(seq) = self.sel.uids.seq(uid) else {
                         return true;
                     };
-                    let matched = self.matches(key, &Candidate::new(seq, uid, &rec));
+                    let matched = self
+                        .matches(key, &Candidate::new(seq, uid, &rec))
+                        .and_then(|m| if m { found(seq, uid, rec) } else { Ok(()) });
                     match matched {
-                        Ok(true) => hits.push(Hit {
-                            seq,
-                            uid,
-                            modseq: rec.modseq,
-                            rec,
-                        }),
-                        // Expunged by another session while searching.
-                        Ok(false) | Err(StoreError::Expunged) => {}
+                        Ok(()) | Err(StoreError::Expunged) => true,
                         Err(e) => {
                             err = Some(e);
-                            return false;
+                            false
                         }
                     }
-                    true
                 })?;
             if let Some(e) = err {
                 return Err(e);
             }
         }
-        Ok(hits)
+        Ok(())
     }
 
     /// Whether the message `uid` matches `key` (for search updates).
@@ -134,12 +149,28 @@ impl<'a> Searcher<'a> {
         Ok(c.index.get_or_init(|| idx))
     }
 
-    fn headers<'c>(&self, c: &'c Candidate<'_>) -> Result<&'c [u8], StoreError> {
-        if let Some(h) = c.headers.get() {
+    /// The stored header lines of one part (Subject or the rest).
+    fn headers<'c>(&self, c: &'c Candidate<'_>, part: HeaderPart) -> Result<&'c [u8], StoreError> {
+        let cell = match part {
+            HeaderPart::Subject => &c.subject_lines,
+            HeaderPart::Other => &c.other_lines,
+        };
+        if let Some(h) = cell.get() {
             return Ok(h);
         }
-        let h = self.store.header_text(c.rec)?;
-        Ok(c.headers.get_or_init(|| h))
+        let h = self.store.header_text(c.rec, part)?;
+        Ok(cell.get_or_init(|| h))
+    }
+
+    /// Whether the field `name` (lower case) contains `needle`.
+    fn field_contains(
+        &self,
+        c: &Candidate<'_>,
+        name: &str,
+        needle: &str,
+    ) -> Result<bool, StoreError> {
+        let lines = self.headers(c, HeaderPart::of_field(name))?;
+        Ok(header_contains(lines, name, needle))
     }
 
     fn text<'c>(&self, c: &'c Candidate<'_>) -> Result<&'c str, StoreError> {
@@ -206,14 +237,18 @@ impl<'a> Searcher<'a> {
                 }
                 true
             }
-            K::Text(s) => contains(self.headers(c)?, s) || contains(self.text(c)?.as_bytes(), s),
+            K::Text(s) => {
+                contains(self.headers(c, HeaderPart::Subject)?, s)
+                    || contains(self.headers(c, HeaderPart::Other)?, s)
+                    || contains(self.text(c)?.as_bytes(), s)
+            }
             K::Body(s) => contains(self.text(c)?.as_bytes(), s),
-            K::Subject(s) => header_contains(self.headers(c)?, "subject", s),
-            K::From(s) => header_contains(self.headers(c)?, "from", s),
-            K::To(s) => header_contains(self.headers(c)?, "to", s),
-            K::Cc(s) => header_contains(self.headers(c)?, "cc", s),
-            K::Bcc(s) => header_contains(self.headers(c)?, "bcc", s),
-            K::Header(name, s) => header_contains(self.headers(c)?, &name.to_lowercase(), s),
+            K::Subject(s) => self.field_contains(c, "subject", s)?,
+            K::From(s) => self.field_contains(c, "from", s)?,
+            K::To(s) => self.field_contains(c, "to", s)?,
+            K::Cc(s) => self.field_contains(c, "cc", s)?,
+            K::Bcc(s) => self.field_contains(c, "bcc", s)?,
+            K::Header(name, s) => self.field_contains(c, &name.to_lowercase(), s)?,
         })
     }
 
@@ -249,7 +284,8 @@ impl<'r> Candidate<'r> {
             uid,
             rec,
             index: OnceCell::new(),
-            headers: OnceCell::new(),
+            subject_lines: OnceCell::new(),
+            other_lines: OnceCell::new(),
             text: OnceCell::new(),
         }
     }

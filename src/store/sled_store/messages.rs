@@ -308,11 +308,12 @@ impl SledStore {
 }
 
 /// The encoded summary, search index and header text of a new message.
-fn encoded_parts(m: &NewMessage<'_>) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+fn encoded_parts(m: &NewMessage<'_>) -> (Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>) {
     (
         records::encode(&m.parsed.summary),
         records::encode(&m.parsed.index),
-        m.parsed.headers.as_bytes().to_vec(),
+        m.parsed.headers.subject.as_bytes().to_vec(),
+        m.parsed.headers.other.as_bytes().to_vec(),
     )
 }
 
@@ -321,11 +322,12 @@ fn encoded_parts(m: &NewMessage<'_>) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
 fn insert_body_tx(
     tx: &TransactionalTree,
     body: u64,
-    (summary, index, headers): &(Vec<u8>, Vec<u8>, Vec<u8>),
+    (summary, index, subject, other): &(Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>),
 ) -> TxResult<()> {
     tx.insert(keys::summary(body), summary.as_slice())?;
     tx.insert(keys::search_index(body), index.as_slice())?;
-    tx.insert(keys::header_text(body), headers.as_slice())?;
+    tx.insert(keys::subject_text(body), subject.as_slice())?;
+    tx.insert(keys::header_text(body), other.as_slice())?;
     Ok(())
 }
 

@@ -30,7 +30,7 @@ use super::{
     FlagUpdate, MailStore, MailboxId, MailboxInfo, MailboxRecord, MessageRecord, NewMessage,
     StoreError, StoreResult, Usage, has_flag,
 };
-use crate::message::{MessageSummary, SearchIndex};
+use crate::message::{HeaderPart, HeaderText, MessageSummary, SearchIndex};
 
 type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
 
@@ -49,6 +49,14 @@ pub struct SledStore {
 }
 
 impl SledStore {
+    /// Keeps a rebuilt header text: both parts, in one batch.
+    fn keep_header_text(&self, body: u64, headers: &HeaderText) -> StoreResult<()> {
+        let mut batch = sled::Batch::default();
+        batch.insert(keys::subject_text(body), headers.subject.as_bytes());
+        batch.insert(keys::header_text(body), headers.other.as_bytes());
+        Ok(self.tree.apply_batch(batch)?)
+    }
+
     /// Opens (or creates) the database in `dir` with a 64 MiB cache.
     pub fn open(dir: &Path) -> StoreResult<SledStore> {
         Self::open_with(dir, 64 << 20)
@@ -283,6 +291,7 @@ fn release_body_tx(tx: &TransactionalTree, body: u64) -> TxResult<Option<u64>> {
         tx.remove(keys::summary(body))?;
         tx.remove(keys::search_index(body))?;
         tx.remove(keys::header_text(body))?;
+        tx.remove(keys::subject_text(body))?;
         tx.remove(keys::body_text(body))?;
         Ok(Some(body))
     } else {
@@ -471,21 +480,30 @@ impl MailStore for SledStore {
         let (idx, headers) = SearchIndex::build_with_headers(&raw, &summary);
         self.tree
             .insert(keys::search_index(record.body), records::encode(&idx))?;
-        self.tree
-            .insert(keys::header_text(record.body), headers.as_bytes())?;
+        self.keep_header_text(record.body, &headers)?;
         Ok(idx)
     }
 
-    fn header_text(&self, record: &MessageRecord) -> StoreResult<Vec<u8>> {
+    fn header_text(&self, record: &MessageRecord, part: HeaderPart) -> StoreResult<Vec<u8>> {
+        if part == HeaderPart::Subject
+            && let Some(s) = self.tree.get(keys::subject_text(record.body))?
+        {
+            return Ok(s.to_vec());
+        }
+        // Stored before the split, `h` holds every field's lines, Subject
+        // included: right for either part.
         if let Some(h) = self.tree.get(keys::header_text(record.body))? {
             return Ok(h.to_vec());
         }
         let raw = self.body(record)?;
         let summary = self.summary(record)?;
         let headers = crate::message::header_text(&raw, &summary);
-        self.tree
-            .insert(keys::header_text(record.body), headers.as_bytes())?;
-        Ok(headers.into_bytes())
+        self.keep_header_text(record.body, &headers)?;
+        Ok(match part {
+            HeaderPart::Subject => headers.subject,
+            HeaderPart::Other => headers.other,
+        }
+        .into_bytes())
     }
 
     fn body_text(&self, record: &MessageRecord) -> StoreResult<String> {

@@ -13,7 +13,9 @@ use std::collections::HashSet;
 use crate::message::decode::UnknownEncoding;
 use crate::proto::imap::{FetchAttr, SequenceSet};
 use crate::session::imap::fetch_render::{Loaded, Needs, check_binary, needs, write_item};
-use crate::session::imap::response::flag_list;
+use std::io::Write as _;
+
+use crate::session::imap::response::write_flag_list;
 use crate::session::imap::uidmap::compact_set;
 use crate::session::imap::{
     CommandError, CommandResult, ImapFlow, ImapSession, State, bad, blocking, no, ok,
@@ -257,7 +259,7 @@ impl ImapSession {
 
 /// `* seq FETCH (...)` for one message.
 fn write_message(out: &mut Vec<u8>, seq: u32, job: &FetchJob, msg: &Loaded<'_>) {
-    out.extend_from_slice(format!("* {seq} FETCH (").as_bytes());
+    let _ = write!(out, "* {seq} FETCH (");
     let mut first = true;
     let mut sep = |out: &mut Vec<u8>| {
         if !std::mem::take(&mut first) {
@@ -266,7 +268,7 @@ fn write_message(out: &mut Vec<u8>, seq: u32, job: &FetchJob, msg: &Loaded<'_>) 
     };
     if job.uid_mode && !job.items.contains(&FetchAttr::Uid) {
         sep(out);
-        out.extend_from_slice(format!("UID {}", msg.uid).as_bytes());
+        let _ = write!(out, "UID {}", msg.uid);
     }
     for item in &job.items {
         sep(out);
@@ -274,13 +276,12 @@ fn write_message(out: &mut Vec<u8>, seq: u32, job: &FetchJob, msg: &Loaded<'_>) 
     }
     if job.seen_set.contains(&msg.uid) && !job.items.contains(&FetchAttr::Flags) {
         sep(out);
-        out.extend_from_slice(
-            format!("FLAGS {}", flag_list(&msg.record.flags, msg.recent)).as_bytes(),
-        );
+        out.extend_from_slice(b"FLAGS ");
+        write_flag_list(out, &msg.record.flags, msg.recent);
     }
     if job.with_modseq && !job.items.contains(&FetchAttr::ModSeq) {
         sep(out);
-        out.extend_from_slice(format!("MODSEQ ({})", msg.record.modseq).as_bytes());
+        let _ = write!(out, "MODSEQ ({})", msg.record.modseq);
     }
     out.extend_from_slice(b")\r\n");
 }

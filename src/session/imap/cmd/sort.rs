@@ -3,10 +3,12 @@
 //! keys stored at delivery.
 
 use std::cmp::Ordering;
+use std::fmt::Write;
 
 use crate::proto::imap::{SearchKey, SearchReturn, SortCriterion, SortKey};
-use crate::session::imap::searcher::Hit;
-use crate::session::imap::{CommandError, CommandResult, ImapSession, blocking, ok};
+use crate::session::imap::searcher::Searcher;
+use crate::session::imap::{CommandError, CommandResult, ImapSession, State, blocking, ok};
+use crate::store::{MessageRecord, StoreError};
 
 /// One sort key's value for one message.
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -17,7 +19,8 @@ enum Key {
 
 /// One message with its keys, one per criterion.
 struct Row {
-    hit: Hit,
+    seq: u32,
+    uid: u32,
     keys: Vec<Key>,
 }
 
@@ -33,12 +36,7 @@ impl ImapSession {
         search: SearchKey,
     ) -> CommandResult {
         self.check_charset(Some(charset))?;
-        let hits = self.run_search(&search)?;
-        let rows = self.sort_rows(hits, criteria)?;
-        let ids: Vec<u32> = rows
-            .iter()
-            .map(|r| if uid_mode { r.hit.uid } else { r.hit.seq })
-            .collect();
+        let ids = self.sorted(&search, criteria, uid_mode)?;
         match ret {
             Some(mut opts) => {
                 if opts.is_empty() {
@@ -47,10 +45,10 @@ impl ImapSession {
                 self.untagged(&esort(tag, uid_mode, &opts, &ids));
             }
             None => {
-                let mut line = String::from("SORT");
+                let mut line = String::with_capacity(5 + ids.len() * 7);
+                line.push_str("SORT");
                 for id in ids {
-                    line.push(' ');
-                    line.push_str(&id.to_string());
+                    let _ = write!(line, " {id}");
                 }
                 self.untagged(&line);
             }
@@ -62,60 +60,90 @@ impl ImapSession {
         })
     }
 
-    /// The hits in sort order: by each criterion, then by sequence number
-    /// (RFC 5256 §3: ties keep mailbox order).
-    fn sort_rows(
+    /// The UIDs (or sequence numbers) of the messages matching `search`
+    /// in sort order: by each criterion, then by sequence number (RFC 5256
+    /// §3: ties keep mailbox order). The rows are made while searching, so
+    /// no message record is kept.
+    fn sorted(
         &self,
-        hits: Vec<Hit>,
+        search: &SearchKey,
         criteria: &[SortCriterion],
-    ) -> Result<Vec<Row>, CommandError> {
+        uid_mode: bool,
+    ) -> Result<Vec<u32>, CommandError> {
         let needs_index = criteria
             .iter()
             .any(|c| !matches!(c.key, SortKey::Arrival | SortKey::Size | SortKey::Date));
+        let rev1 = !self.enabled.rev2;
+        let State::Selected(login, sel) = &self.state else {
+            unreachable!("allowed() admits SORT only when selected")
+        };
         let store = self.shared.store.as_ref();
-        let mut rows = blocking(|| -> Result<Vec<Row>, crate::store::StoreError> {
-            let mut rows = Vec::with_capacity(hits.len());
-            for hit in hits {
+        let id = |seq: u32, uid: u32| if uid_mode { uid } else { seq };
+        blocking(|| -> Result<Vec<u32>, StoreError> {
+            let searcher = Searcher::new(store, login.account, sel, rev1);
+            if let [c] = criteria
+                && !needs_index
+            {
+                // One date or size: a row is two numbers.
+                let mut rows: Vec<(i64, u32, u32)> = Vec::new();
+                searcher.visit(search, |seq, uid, rec| {
+                    rows.push((numeric_key(c.key, &rec), seq, uid));
+                    Ok(())
+                })?;
+                if c.reverse {
+                    rows.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+                } else {
+                    rows.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+                }
+                return Ok(rows.into_iter().map(|(_, s, u)| id(s, u)).collect());
+            }
+            let mut rows: Vec<Row> = Vec::new();
+            searcher.visit(search, |seq, uid, rec| {
                 let index = match needs_index {
-                    true => match store.search_index(&hit.rec) {
-                        // Expunged by another session meanwhile.
-                        Err(crate::store::StoreError::Expunged) => continue,
-                        other => Some(other?),
-                    },
+                    true => Some(store.search_index(&rec)?),
                     false => None,
                 };
                 let keys = criteria
                     .iter()
-                    .map(|c| key(c.key, &hit, index.as_ref()))
+                    .map(|c| key(c.key, &rec, index.as_ref()))
                     .collect();
-                rows.push(Row { hit, keys });
-            }
-            Ok(rows)
-        })?;
-        rows.sort_by(|a, b| {
-            for (i, c) in criteria.iter().enumerate() {
-                let o = a.keys[i].cmp(&b.keys[i]);
-                let o = if c.reverse { o.reverse() } else { o };
-                if o != Ordering::Equal {
-                    return o;
+                rows.push(Row { seq, uid, keys });
+                Ok(())
+            })?;
+            rows.sort_unstable_by(|a, b| {
+                for (i, c) in criteria.iter().enumerate() {
+                    let o = a.keys[i].cmp(&b.keys[i]);
+                    let o = if c.reverse { o.reverse() } else { o };
+                    if o != Ordering::Equal {
+                        return o;
+                    }
                 }
-            }
-            a.hit.seq.cmp(&b.hit.seq)
-        });
-        Ok(rows)
+                a.seq.cmp(&b.seq)
+            });
+            Ok(rows.into_iter().map(|r| id(r.seq, r.uid)).collect())
+        })
+        .map_err(CommandError::from)
+    }
+}
+
+/// ARRIVAL, DATE and SIZE, from the record (RFC 5256 §3: DATE is the sent
+/// date, else the INTERNALDATE, which the record's `sent` already is).
+fn numeric_key(k: SortKey, rec: &MessageRecord) -> i64 {
+    match k {
+        SortKey::Date => rec.sent,
+        SortKey::Size => rec.size as i64,
+        _ => rec.internal_date,
     }
 }
 
 /// The value of one sort key (RFC 5256 §3, RFC 5957 §3): dates and sizes
 /// from the record, the rest from the search index.
-fn key(k: SortKey, hit: &Hit, index: Option<&crate::message::SearchIndex>) -> Key {
+fn key(k: SortKey, rec: &MessageRecord, index: Option<&crate::message::SearchIndex>) -> Key {
     let text = |f: fn(&crate::message::SearchIndex) -> &str| {
         Key::Text(index.map(|i| f(i).to_owned()).unwrap_or_default())
     };
     match k {
-        SortKey::Arrival => Key::Num(hit.rec.internal_date),
-        SortKey::Date => Key::Num(hit.rec.sent),
-        SortKey::Size => Key::Num(hit.rec.size as i64),
+        SortKey::Arrival | SortKey::Date | SortKey::Size => Key::Num(numeric_key(k, rec)),
         SortKey::Subject => text(|i| &i.base_subject),
         SortKey::From => text(|i| &i.from),
         SortKey::To => text(|i| &i.to),
