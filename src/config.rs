@@ -169,14 +169,18 @@ impl Default for Limits {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StoreConfig {
-    /// Memory for the database's page cache, in MiB. Mail is read from the
-    /// OS page cache beyond it, so a small value costs little speed.
+    /// Memory for the database's page cache, in MiB. sled holds only the
+    /// small records (flags, MODSEQs, the change log, the search index);
+    /// message bytes, summaries and header lines are files read through
+    /// the OS page cache, so a small value costs little speed. sled's
+    /// in-memory nodes take about twice their accounted size, so the
+    /// process holds roughly twice this value at most.
     pub cache_mb: u64,
 }
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        StoreConfig { cache_mb: 64 }
+        StoreConfig { cache_mb: 16 }
     }
 }
 

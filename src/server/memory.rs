@@ -65,8 +65,11 @@ pub fn start_trimmer() {
     }
 }
 
-/// Growth of the resident size that is worth a trim.
-pub const TRIM_SLACK: u64 = 16 * 1024 * 1024;
+/// Growth of the resident size that is worth a trim. Small, so that what
+/// a burst leaves behind once it ends is at most this much: a trim of a
+/// 100 MB heap takes about a millisecond, and happens only while memory
+/// grows.
+pub const TRIM_SLACK: u64 = 2 * 1024 * 1024;
 
 /// The process's resident size in bytes.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]

@@ -15,11 +15,16 @@
 //! | `v`    | account(8) mailbox(4) uid(4)     | empty: lacks `\Seen`         |
 //! | `z`    | account(8) mailbox(4)            | empty: deleted, to be purged |
 //! | `b`    | body(8)                          | raw message (older stores)   |
-//! | `s`    | body(8)                          | `MessageSummary`             |
+//! | `s`    | body(8)                          | `MessageSummary` (older stores) |
 //! | `x`    | body(8)                          | `SearchIndex`                |
-//! | `h`    | body(8)                          | header text for SEARCH       |
+//! | `j`    | body(8)                          | Subject lines for SEARCH     |
+//! | `h`    | body(8)                          | other header lines (older stores) |
 //! | `t`    | body(8)                          | body text (older stores)     |
 //! | `r`    | body(8)                          | reference count (u32 BE)     |
+//!
+//! A message stored now has its summary, its header lines other than
+//! Subject and its body text in its file (`blobs.rs`); the `s`, `h`, `t`
+//! and `b` keys are read for messages stored by earlier versions.
 //!
 //! [`AccountRecord`]: super::records::AccountRecord
 //! [`MailboxRecord`]: super::records::MailboxRecord

@@ -9,6 +9,7 @@ use super::{
     SledStore, TxResult, adjust_counts, decode_tx, index_flags_tx, load_mailbox_tx, log_change_tx,
     note_keywords, release_body_tx, retain_body_tx, unix_now, watermark,
 };
+use crate::store::blobs::NewBlob;
 use crate::store::durable::Watermark;
 use crate::store::keys;
 use crate::store::records::{self, MailboxRecord, MessageRecord};
@@ -36,7 +37,7 @@ impl SledStore {
         let parts = encoded_parts(message);
         // The files are durable before any record names them (blobs.rs).
         self.blobs
-            .write_all(&[(body_id, message.raw, &message.parsed.text)])
+            .write_all(&[new_blob(body_id, message, &parts)])
             .map_err(StoreError::Files)?;
         let flags = apply_flag_op(&[], FlagOp::Replace, &message.flags);
         let size = message.raw.len() as u64;
@@ -44,7 +45,7 @@ impl SledStore {
         let accounts: Vec<AccountId> = targets.iter().map(|t| t.0).collect();
         let _locks = self.durability.lock_many(&accounts);
         let committed = self.transaction(|tx| {
-            insert_body_tx(tx, body_id, &parts)?;
+            insert_body_tx(tx, body_id, &parts, &message.parsed.headers.subject)?;
             tx.insert(
                 keys::refcount(body_id),
                 &(targets.len() as u32).to_be_bytes(),
@@ -97,10 +98,10 @@ impl SledStore {
         for m in messages {
             bodies.push((self.db.generate_id()?, encoded_parts(m)));
         }
-        let files: Vec<(u64, &[u8], &str)> = bodies
+        let files: Vec<NewBlob<'_>> = bodies
             .iter()
             .zip(messages)
-            .map(|((id, _), m)| (*id, m.raw, m.parsed.text.as_str()))
+            .map(|((id, parts), m)| new_blob(*id, m, parts))
             .collect();
         self.blobs.write_all(&files).map_err(StoreError::Files)?;
         let now = unix_now();
@@ -110,7 +111,7 @@ impl SledStore {
             let before = watermark(&mbox);
             let mut receipts = Vec::with_capacity(messages.len());
             for (message, (body_id, parts)) in messages.iter().zip(&bodies) {
-                insert_body_tx(tx, *body_id, parts)?;
+                insert_body_tx(tx, *body_id, parts, &message.parsed.headers.subject)?;
                 tx.insert(keys::refcount(*body_id), &1u32.to_be_bytes())?;
                 let rec = MessageRecord {
                     body: *body_id,
@@ -307,27 +308,42 @@ impl SledStore {
     }
 }
 
-/// The encoded summary, search index and header text of a new message.
-fn encoded_parts(m: &NewMessage<'_>) -> (Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>) {
-    (
-        records::encode(&m.parsed.summary),
-        records::encode(&m.parsed.index),
-        m.parsed.headers.subject.as_bytes().to_vec(),
-        m.parsed.headers.other.as_bytes().to_vec(),
-    )
+/// What a new message keeps: the encoded summary (its file) and search
+/// index (sled).
+struct EncodedParts {
+    summary: Vec<u8>,
+    index: Vec<u8>,
 }
 
-/// Records a new body's summary, index and header text (its bytes are in
-/// files).
+fn encoded_parts(m: &NewMessage<'_>) -> EncodedParts {
+    EncodedParts {
+        summary: records::encode(&m.parsed.summary),
+        index: records::encode(&m.parsed.index),
+    }
+}
+
+/// The file of a new body: raw message, summary, header lines, text.
+fn new_blob<'a>(id: u64, m: &'a NewMessage<'_>, parts: &'a EncodedParts) -> NewBlob<'a> {
+    NewBlob {
+        id,
+        raw: m.raw,
+        summary: &parts.summary,
+        headers: m.parsed.headers.other.as_bytes(),
+        text: m.parsed.text.as_bytes(),
+    }
+}
+
+/// Records what sled keeps of a new body: the search index and the Subject
+/// lines, which SORT and SUBJECT read for every message. The rest is in
+/// its file (see `blobs.rs`).
 fn insert_body_tx(
     tx: &TransactionalTree,
     body: u64,
-    (summary, index, subject, other): &(Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>),
+    parts: &EncodedParts,
+    subject: &str,
 ) -> TxResult<()> {
-    tx.insert(keys::summary(body), summary.as_slice())?;
-    tx.insert(keys::search_index(body), index.as_slice())?;
-    tx.insert(keys::subject_text(body), subject.as_slice())?;
-    tx.insert(keys::header_text(body), other.as_slice())?;
+    tx.insert(keys::search_index(body), parts.index.as_slice())?;
+    tx.insert(keys::subject_text(body), subject.as_bytes())?;
     Ok(())
 }
 

@@ -20,7 +20,7 @@ use sled::transaction::{
 };
 use tokio::sync::watch;
 
-use super::blobs::Blobs;
+use super::blobs::{BlobPart, Blobs, PartRead};
 use super::durable::{Durability, Watermark};
 use super::flush::GroupFlusher;
 use super::keys;
@@ -49,17 +49,41 @@ pub struct SledStore {
 }
 
 impl SledStore {
-    /// Keeps a rebuilt header text: both parts, in one batch.
+    /// Keeps a rebuilt header text: both parts.
     fn keep_header_text(&self, body: u64, headers: &HeaderText) -> StoreResult<()> {
-        let mut batch = sled::Batch::default();
-        batch.insert(keys::subject_text(body), headers.subject.as_bytes());
-        batch.insert(keys::header_text(body), headers.other.as_bytes());
-        Ok(self.tree.apply_batch(batch)?)
+        self.keep_derived(
+            body,
+            &[
+                (keys::subject_text(body), headers.subject.as_bytes()),
+                (keys::header_text(body), headers.other.as_bytes()),
+            ],
+        )
     }
 
-    /// Opens (or creates) the database in `dir` with a 64 MiB cache.
+    /// Stores values rebuilt from a message (an index, header lines, text
+    /// of a message stored by an older version), in one transaction that
+    /// first checks the body is still referenced: a message expunged since
+    /// its record was read must not get its keys back, for nothing would
+    /// ever remove them. `Expunged` then.
+    fn keep_derived(&self, body: u64, entries: &[(Vec<u8>, &[u8])]) -> StoreResult<()> {
+        self.transaction(|tx| {
+            let alive = tx.get(keys::refcount(body))?.is_some()
+                // Bodies from before reference counts have a summary key.
+                || tx.get(keys::summary(body))?.is_some();
+            if !alive {
+                return Err(ConflictableTransactionError::Abort(StoreError::Expunged));
+            }
+            for (key, value) in entries {
+                tx.insert(key.as_slice(), *value)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Opens (or creates) the database in `dir` with the default 16 MiB
+    /// cache (`[store] cache_mb`).
     pub fn open(dir: &Path) -> StoreResult<SledStore> {
-        Self::open_with(dir, 64 << 20)
+        Self::open_with(dir, crate::config::StoreConfig::default().cache_mb << 20)
     }
 
     /// Opens (or creates) the database in `dir`, its page cache bounded to
@@ -110,6 +134,22 @@ impl SledStore {
         self.db.flush()?;
         self.blobs.remove(&doomed);
         Ok(())
+    }
+
+    /// A part of a message's file; `None` when the file predates that
+    /// part (look in sled), `Expunged` when the file is gone.
+    fn blob_part(&self, record: &MessageRecord, part: BlobPart) -> StoreResult<Option<Vec<u8>>> {
+        match self
+            .blobs
+            .read_part(record.body, record.size, part)
+            .map_err(blob_error)?
+        {
+            PartRead::Found(bytes) => Ok(Some(bytes)),
+            PartRead::Legacy => Ok(None),
+            // Stored before message files existed: everything is in sled.
+            PartRead::Missing if self.tree.contains_key(keys::summary(record.body))? => Ok(None),
+            PartRead::Missing => Err(StoreError::Expunged),
+        }
     }
 
     fn get_record<T: Record>(&self, key: &[u8]) -> StoreResult<Option<T>> {
@@ -449,9 +489,14 @@ impl MailStore for SledStore {
     }
 
     fn summary(&self, record: &MessageRecord) -> StoreResult<MessageSummary> {
-        // Every stored message has a summary until its last reference goes.
-        self.get_record(&keys::summary(record.body))?
-            .ok_or(StoreError::Expunged)
+        match self.blob_part(record, BlobPart::Summary)? {
+            Some(bytes) => Ok(records::decode(&bytes)?),
+            // Stored before summaries moved into the files: in sled until
+            // the last reference goes.
+            None => self
+                .get_record(&keys::summary(record.body))?
+                .ok_or(StoreError::Expunged),
+        }
     }
 
     fn body(&self, record: &MessageRecord) -> StoreResult<Vec<u8>> {
@@ -478,9 +523,15 @@ impl MailStore for SledStore {
         let raw = self.body(record)?;
         let summary = self.summary(record)?;
         let (idx, headers) = SearchIndex::build_with_headers(&raw, &summary);
-        self.tree
-            .insert(keys::search_index(record.body), records::encode(&idx))?;
-        self.keep_header_text(record.body, &headers)?;
+        let body = record.body;
+        self.keep_derived(
+            body,
+            &[
+                (keys::search_index(body), &records::encode(&idx)),
+                (keys::subject_text(body), headers.subject.as_bytes()),
+                (keys::header_text(body), headers.other.as_bytes()),
+            ],
+        )?;
         Ok(idx)
     }
 
@@ -489,6 +540,11 @@ impl MailStore for SledStore {
             && let Some(s) = self.tree.get(keys::subject_text(record.body))?
         {
             return Ok(s.to_vec());
+        }
+        if part == HeaderPart::Other
+            && let Some(h) = self.blob_part(record, BlobPart::Headers)?
+        {
+            return Ok(h);
         }
         // Stored before the split, `h` holds every field's lines, Subject
         // included: right for either part.
@@ -507,21 +563,20 @@ impl MailStore for SledStore {
     }
 
     fn body_text(&self, record: &MessageRecord) -> StoreResult<String> {
-        if let Some(t) = self
-            .blobs
-            .read_text(record.body, record.size)
-            .map_err(blob_error)?
-        {
-            return Ok(t);
+        if let Some(t) = self.blob_part(record, BlobPart::Text)? {
+            return Ok(String::from_utf8_lossy(&t).into_owned());
         }
+        // Stored before message files existed.
         if let Some(t) = self.tree.get(keys::body_text(record.body))? {
             return Ok(String::from_utf8_lossy(&t).into_owned());
         }
         let raw = self.body(record)?;
         let summary = self.summary(record)?;
         let text = crate::message::body_text(&raw, &summary);
-        self.tree
-            .insert(keys::body_text(record.body), text.as_bytes())?;
+        self.keep_derived(
+            record.body,
+            &[(keys::body_text(record.body), text.as_bytes())],
+        )?;
         Ok(text)
     }
 

@@ -18,16 +18,17 @@ impl ImapSession {
     pub(in crate::session::imap) async fn cmd_append(
         &mut self,
         sent: &str,
-        messages: Vec<AppendMessage>,
+        mut messages: Vec<AppendMessage>,
     ) -> CommandResult {
         let info = self
             .find_mailbox(sent)
             .map_err(|_| no(Some("TRYCREATE"), "No such mailbox"))?;
         let limit = self.shared.config.limits.max_message_size;
         let mut raws = Vec::with_capacity(messages.len());
-        for m in &messages {
-            let raw = match &m.data {
-                AppendData::Literal(bytes) => bytes.clone(),
+        for m in &mut messages {
+            let raw = match &mut m.data {
+                // Taken, not copied: a MULTIAPPEND holds its messages once.
+                AppendData::Literal(bytes) => std::mem::take(bytes),
                 AppendData::Catenate(parts) => self.catenate(parts, limit)?,
             };
             if raw.is_empty() {

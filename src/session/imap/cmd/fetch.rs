@@ -205,7 +205,10 @@ impl ImapSession {
         let end = (job.pos + SLICE_MESSAGES).min(job.messages.len());
         let slice = &job.messages[job.pos..end];
         let records = blocking(|| load_records(store.as_ref(), account, mailbox, slice))?;
-        let mut out = Vec::with_capacity(SLICE_BYTES);
+        // Written straight into the session's output, which the driver
+        // sends after each slice: no slice buffer of its own.
+        let out = &mut self.out;
+        let start = out.len();
         let mut done = job.pos;
         for (&(seq, uid), record) in slice.iter().zip(records) {
             done += 1;
@@ -246,13 +249,12 @@ impl ImapSession {
                 job.unknown_cte = true;
                 continue;
             }
-            write_message(&mut out, seq, job, &msg);
-            if out.len() >= SLICE_BYTES {
+            write_message(out, seq, job, &msg);
+            if out.len() - start >= SLICE_BYTES {
                 break;
             }
         }
         job.pos = done;
-        self.out.extend_from_slice(&out);
         Ok(job.pos >= job.messages.len())
     }
 }
