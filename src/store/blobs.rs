@@ -49,7 +49,7 @@ use std::sync::Mutex;
 const SHARD_BITS: u32 = 12;
 
 /// The last four bytes of a file with a footer.
-pub const FOOTER_MAGIC: [u8; 4] = *b"TMb2";
+const FOOTER_MAGIC: [u8; 4] = *b"TMb2";
 /// The footer: the lengths of summary, header lines and text (u32 BE
 /// each), then [`FOOTER_MAGIC`].
 const FOOTER_LEN: u64 = 16;
@@ -68,15 +68,15 @@ pub struct NewBlob<'a> {
     pub text: &'a [u8],
 }
 
-/// A part of a body's file after the raw message.
+/// A part of a body's file after the raw message, in file order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BlobPart {
     /// The encoded summary.
-    Summary,
+    Summary = 0,
     /// The header lines, without Subject.
-    Headers,
+    Headers = 1,
     /// The body text.
-    Text,
+    Text = 2,
 }
 
 /// The answer of [`Blobs::read_part`].
@@ -160,25 +160,16 @@ impl Blobs {
             Err(e) => return Err(e),
         };
         let total = f.metadata()?.len();
-        let range = match read_footer(&f, size, total)? {
-            Some([summary, headers, text]) => {
-                let start = size
-                    + match part {
-                        BlobPart::Summary => 0,
-                        BlobPart::Headers => summary,
-                        BlobPart::Text => summary + headers,
-                    };
-                let len = match part {
-                    BlobPart::Summary => summary,
-                    BlobPart::Headers => headers,
-                    BlobPart::Text => text,
-                };
-                (start, len)
+        let (start, len) = match read_footer(&f, size, total)? {
+            // The parts follow the raw message in the order of `BlobPart`.
+            Some(lens) => {
+                let i = part as usize;
+                (size + lens[..i].iter().sum::<u64>(), lens[i])
             }
             None if part == BlobPart::Text => (size, total.saturating_sub(size)),
             None => return Ok(PartRead::Legacy),
         };
-        Ok(PartRead::Found(read_at(&f, range.0, range.1)?))
+        Ok(PartRead::Found(read_at(&f, start, len)?))
     }
 
     /// Queues body `id` for removal once the transaction that released it

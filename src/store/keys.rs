@@ -143,8 +143,9 @@ pub fn search_index(id: u64) -> Vec<u8> {
     prefixed(b'x', &[&id.to_be_bytes()])
 }
 
-/// The header lines of every field but Subject (before the split: of
-/// every field; see `SledStore::header_text`).
+/// Header lines of a message stored by an earlier version: every field
+/// but Subject, or before the Subject split every field (see
+/// `SledStore::header_text`). New messages keep them in their file.
 pub fn header_text(id: u64) -> Vec<u8> {
     prefixed(b'h', &[&id.to_be_bytes()])
 }
