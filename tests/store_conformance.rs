@@ -460,6 +460,8 @@ macro_rules! conformance {
             fn $name() {
                 let (_dir, store) = sled();
                 super::$name(&store);
+                // Every write kept the UID index equal to the records.
+                assert_eq!(store.verify_uid_index().unwrap(), vec![]);
             }
         )*
     };
@@ -519,6 +521,11 @@ mod sled_backend {
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
         assert!(s.uids(a, m.id).unwrap().is_empty());
+        // The purge removed the index blocks with the tombstone.
+        while !s.verify_uid_index().unwrap().is_empty() {
+            assert!(start.elapsed().as_secs() < 20, "purge left index blocks");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
     }
 
     #[test]

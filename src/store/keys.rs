@@ -13,6 +13,7 @@
 //! | `c`    | account(8) mailbox(4) modseq(8)  | [`ChangeRecord`]             |
 //! | `d`    | account(8) mailbox(4) uid(4)     | empty: has `\Deleted`        |
 //! | `v`    | account(8) mailbox(4) uid(4)     | empty: lacks `\Seen`         |
+//! | `g`    | account(8) mailbox(4) block(4)   | bitmap of UIDs `block·1024 ..` (`uid_index.rs`) |
 //! | `z`    | account(8) mailbox(4)            | empty: deleted, to be purged |
 //! | `b`    | body(8)                          | raw message (older stores)   |
 //! | `s`    | body(8)                          | `MessageSummary` (older stores) |
@@ -114,6 +115,21 @@ pub fn unseen_of(a: AccountId, m: MailboxId) -> Vec<u8> {
     prefixed(b'v', &[&a.0.to_be_bytes(), &m.0.to_be_bytes()])
 }
 
+/// The UID index block holding UIDs `block * 1024 .. (block + 1) * 1024`.
+pub fn uid_block(a: AccountId, m: MailboxId, block: u32) -> Vec<u8> {
+    prefixed(
+        b'g',
+        &[&a.0.to_be_bytes(), &m.0.to_be_bytes(), &block.to_be_bytes()],
+    )
+}
+
+pub fn uid_blocks_of(a: AccountId, m: MailboxId) -> Vec<u8> {
+    prefixed(b'g', &[&a.0.to_be_bytes(), &m.0.to_be_bytes()])
+}
+
+/// Every `g` key.
+pub const UID_BLOCKS: &[u8] = b"g";
+
 pub fn tombstone(a: AccountId, m: MailboxId) -> Vec<u8> {
     prefixed(b'z', &[&a.0.to_be_bytes(), &m.0.to_be_bytes()])
 }
@@ -121,7 +137,7 @@ pub fn tombstone(a: AccountId, m: MailboxId) -> Vec<u8> {
 /// Every `z` key.
 pub const TOMBSTONES: &[u8] = b"z";
 
-/// The account and mailbox of a `z` (or `m`) key.
+/// The account and mailbox of a `z`, `m` or `g` key.
 pub fn account_mailbox_of_key(key: &[u8]) -> Option<(AccountId, MailboxId)> {
     let a: [u8; 8] = key.get(1..9)?.try_into().ok()?;
     let m: [u8; 4] = key.get(9..13)?.try_into().ok()?;

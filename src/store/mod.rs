@@ -284,8 +284,19 @@ pub trait MailStore: Send + Sync + 'static {
         remove: bool,
     ) -> StoreResult<CopyReceipt>;
 
+    /// The UIDs of a mailbox as ascending, inclusive, non-adjacent ranges:
+    /// what SELECT numbers (RFC 9051 §2.3.1.2), read without touching
+    /// every message where the store keeps an index.
+    fn uid_ranges(&self, account: AccountId, mailbox: MailboxId) -> StoreResult<Vec<(u32, u32)>>;
+
     /// The UIDs of a mailbox, ascending.
-    fn uids(&self, account: AccountId, mailbox: MailboxId) -> StoreResult<Vec<u32>>;
+    fn uids(&self, account: AccountId, mailbox: MailboxId) -> StoreResult<Vec<u32>> {
+        Ok(self
+            .uid_ranges(account, mailbox)?
+            .into_iter()
+            .flat_map(|(first, last)| first..=last)
+            .collect())
+    }
 
     /// The UIDs of a mailbox's messages flagged `\Deleted`, ascending,
     /// from an index (what EXPUNGE removes).

@@ -48,6 +48,28 @@ impl UidMap {
         map
     }
 
+    /// The map of ascending, non-overlapping inclusive ranges of UIDs
+    /// (a range not above the map's last UID is ignored).
+    pub fn from_ranges(ranges: impl IntoIterator<Item = (u32, u32)>) -> Self {
+        let mut map = UidMap::new();
+        for (first, last) in ranges {
+            if last < first || map.last().is_some_and(|l| first <= l) {
+                continue;
+            }
+            let len = last - first + 1;
+            match map.runs.last_mut() {
+                Some(r) if r.last().checked_add(1) == Some(first) => r.len += len,
+                _ => map.runs.push(Run {
+                    first,
+                    len,
+                    seq: map.len + 1,
+                }),
+            }
+            map.len += len;
+        }
+        map
+    }
+
     /// Number of messages.
     pub fn len(&self) -> u32 {
         self.len
@@ -284,6 +306,18 @@ mod tests {
             crate::proto::imap::CommandBody::UidExpunge(set) => set,
             _ => unreachable!(),
         }
+    }
+
+    #[test]
+    fn from_ranges_matches_from_sorted() {
+        let ranges = [(1, 3), (4, 4), (7, 8), (8, 9), (20, 20), (5, 2)];
+        let m = UidMap::from_ranges(ranges);
+        assert_eq!(m, UidMap::from_sorted([1, 2, 3, 4, 7, 8, 20]));
+        assert_eq!(m.seq(20), Some(7));
+        assert_eq!(UidMap::from_ranges([]), UidMap::new());
+        let big = UidMap::from_ranges([(1, 50_000), (50_002, 100_001)]);
+        assert_eq!(big.len(), 100_000);
+        assert_eq!(big.uid(50_001), Some(50_002));
     }
 
     #[test]

@@ -2,14 +2,12 @@
 
 use sled::transaction::TransactionalTree;
 
-use super::{
-    SledStore, TxResult, abort, decode_tx, load_mailbox_tx, log_change_tx, unix_now, watermark,
-};
+use super::messages::{add_message_tx, remove_message_tx};
+use super::{SledStore, TxResult, abort, decode_tx, load_mailbox_tx, unix_now, watermark};
 use crate::store::keys;
 use crate::store::records::{self, AccountRecord, MailboxRecord, MessageRecord};
 use crate::store::{
-    AccountId, ChangeKind, DEFAULT_MAILBOXES, MailboxId, MailboxInfo, StoreError, StoreResult,
-    Usage,
+    AccountId, DEFAULT_MAILBOXES, MailboxId, MailboxInfo, StoreError, StoreResult, Usage,
 };
 
 /// The hierarchy delimiter of stored names.
@@ -235,48 +233,13 @@ impl SledStore {
                 let key = keys::message(account, inbox.id, uid);
                 let Some(v) = tx.get(&key)? else { continue };
                 let rec: MessageRecord = decode_tx(&v)?;
-                tx.remove(key)?;
-                super::index_flags_tx(tx, account, inbox.id, uid, None)?;
-                super::adjust_counts(&mut src, &rec.flags, -1);
-                src.exists = src.exists.saturating_sub(1);
-                src.size = src.size.saturating_sub(rec.size);
-                src.highestmodseq += 1;
-                log_change_tx(
-                    tx,
-                    account,
-                    inbox.id,
-                    Some(rec.modseq),
-                    src.highestmodseq,
-                    uid,
-                    ChangeKind::Expunged,
-                )?;
-                let d = &mut dest.record;
-                let new_uid = d.uidnext;
-                d.uidnext += 1;
-                d.highestmodseq += 1;
-                d.exists += 1;
-                d.size += rec.size;
-                super::adjust_counts(d, &rec.flags, 1);
-                super::note_keywords(d, &rec.flags);
+                remove_message_tx(tx, account, inbox.id, &mut src, uid, &rec)?;
                 let moved = MessageRecord {
-                    modseq: d.highestmodseq,
+                    modseq: 0,
                     saved: now,
                     ..rec
                 };
-                super::index_flags_tx(tx, account, dest.id, new_uid, Some(&moved.flags))?;
-                log_change_tx(
-                    tx,
-                    account,
-                    dest.id,
-                    None,
-                    moved.modseq,
-                    new_uid,
-                    ChangeKind::Added,
-                )?;
-                tx.insert(
-                    keys::message(account, dest.id, new_uid),
-                    records::encode(&moved),
-                )?;
+                add_message_tx(tx, account, dest.id, &mut dest.record, moved)?;
             }
             // Nobody has selected the new mailbox yet: nothing is recent
             // to anyone, so the first session to select it sees all.

@@ -7,7 +7,7 @@ use sled::transaction::TransactionalTree;
 
 use super::{
     SledStore, TxResult, adjust_counts, decode_tx, index_flags_tx, load_mailbox_tx, log_change_tx,
-    note_keywords, release_body_tx, retain_body_tx, unix_now, watermark,
+    note_keywords, release_body_tx, retain_body_tx, uid_index, unix_now, watermark,
 };
 use crate::store::blobs::NewBlob;
 use crate::store::durable::Watermark;
@@ -383,7 +383,7 @@ fn write_back(
 
 /// Adds `rec` to the mailbox under the next UID and MODSEQ, keeping the
 /// counters, the `\Deleted` index and the change log.
-fn add_message_tx(
+pub(super) fn add_message_tx(
     tx: &TransactionalTree,
     a: AccountId,
     m: MailboxId,
@@ -401,6 +401,7 @@ fn add_message_tx(
     index_flags_tx(tx, a, m, uid, Some(&rec.flags))?;
     log_change_tx(tx, a, m, None, rec.modseq, uid, ChangeKind::Added)?;
     tx.insert(keys::message(a, m, uid), records::encode(&rec))?;
+    uid_index::mark_tx(tx, a, m, uid, true)?;
     Ok(AppendReceipt {
         uidvalidity: mbox.uidvalidity,
         uid,
@@ -410,7 +411,7 @@ fn add_message_tx(
 
 /// Removes one message's record from its mailbox (not its body), logging
 /// the expunge at a new MODSEQ.
-fn remove_message_tx(
+pub(super) fn remove_message_tx(
     tx: &TransactionalTree,
     a: AccountId,
     m: MailboxId,
@@ -419,6 +420,7 @@ fn remove_message_tx(
     rec: &MessageRecord,
 ) -> TxResult<()> {
     tx.remove(keys::message(a, m, uid))?;
+    uid_index::mark_tx(tx, a, m, uid, false)?;
     index_flags_tx(tx, a, m, uid, None)?;
     adjust_counts(mbox, &rec.flags, -1);
     mbox.exists = mbox.exists.saturating_sub(1);

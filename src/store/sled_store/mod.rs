@@ -5,10 +5,12 @@
 //! - `mailboxes.rs`: accounts, mailboxes, subscriptions, `\Recent`.
 //! - `messages.rs`: append, copy and move, flags, expunge, reads.
 //! - `purge.rs`: the background removal of deleted mailboxes' messages.
+//! - `uid_index.rs`: the per-mailbox bitmaps of UIDs that SELECT reads.
 
 mod mailboxes;
 mod messages;
 mod purge;
+mod uid_index;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -97,6 +99,7 @@ impl SledStore {
             .open()?;
         let tree = db.open_tree("mail")?;
         migrate(&tree)?;
+        uid_index::repair(&tree)?;
         let blobs = Arc::new(Blobs::open(&dir.join("messages")).map_err(blob_error)?);
         // Files a crash left without a committed reference.
         let orphans = blobs
@@ -444,8 +447,28 @@ impl MailStore for SledStore {
         self.copy_impl(account, from, uids, to, remove)
     }
 
-    fn uids(&self, account: AccountId, mailbox: MailboxId) -> StoreResult<Vec<u32>> {
-        self.uids_under(&keys::messages_of(account, mailbox), "message key")
+    fn uid_ranges(&self, account: AccountId, mailbox: MailboxId) -> StoreResult<Vec<(u32, u32)>> {
+        {
+            // Under the account's lock no transaction runs, so the count
+            // and the bitmaps are of one state.
+            let _lock = self.durability.lock(account);
+            let Some(rec) = self.get_record::<MailboxRecord>(&keys::mailbox(account, mailbox))?
+            else {
+                return Ok(Vec::new());
+            };
+            let (ranges, count) = uid_index::read(&self.tree, account, mailbox)?;
+            if count == u64::from(rec.exists) {
+                return Ok(ranges);
+            }
+            tracing::warn!(
+                account = account.0,
+                mailbox = mailbox.0,
+                indexed = count,
+                exists = rec.exists,
+                "store: the UID index disagrees with the mailbox; reading its records"
+            );
+        }
+        Ok(uid_index::ranges_of(&self.scanned_uids(account, mailbox)?))
     }
 
     fn deleted_uids(&self, account: AccountId, mailbox: MailboxId) -> StoreResult<Vec<u32>> {
@@ -651,6 +674,18 @@ impl MailStore for SledStore {
 
 impl SledStore {
     /// The UIDs in the keys under `prefix` (`e` or `d` keys of a mailbox).
+    /// The mailboxes whose UID index differs from their message records,
+    /// and those of index blocks left behind by a mailbox that is gone:
+    /// a consistency check, empty on a healthy store.
+    pub fn verify_uid_index(&self) -> StoreResult<Vec<(AccountId, MailboxId)>> {
+        uid_index::verify(&self.tree)
+    }
+
+    /// A mailbox's UIDs from its message records, not the UID index.
+    pub fn scanned_uids(&self, account: AccountId, mailbox: MailboxId) -> StoreResult<Vec<u32>> {
+        self.uids_under(&keys::messages_of(account, mailbox), "message key")
+    }
+
     fn uids_under(&self, prefix: &[u8], what: &'static str) -> StoreResult<Vec<u32>> {
         let mut out = Vec::new();
         for item in self.tree.scan_prefix(prefix).keys() {

@@ -108,6 +108,7 @@ fn purge(tree: &sled::Tree, blobs: &Blobs, a: AccountId, m: MailboxId) -> StoreR
         keys::changes_of(a, m),
         keys::deleted_of(a, m),
         keys::unseen_of(a, m),
+        keys::uid_blocks_of(a, m),
     ] {
         loop {
             let mut batch = sled::Batch::default();

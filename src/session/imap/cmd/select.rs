@@ -55,15 +55,23 @@ impl ImapSession {
         let r = current.info.record;
         // Only what is on disk: a UID another session has not yet flushed
         // must not be seen (RFC 9051 §2.3.1.1).
-        let mut uids = blocking(|| store.uids(account, info.id))?;
-        uids.retain(|&u| u < durable.uidnext);
-        let uids = UidMap::from_sorted(uids);
+        let ranges = blocking(|| store.uid_ranges(account, info.id))?;
+        let uids = UidMap::from_ranges(
+            ranges
+                .into_iter()
+                .filter(|&(first, _)| first < durable.uidnext)
+                .map(|(first, last)| (first, last.min(durable.uidnext - 1))),
+        );
         let floor = if read_only {
             r.recent_floor
         } else {
             store.claim_recent(account, info.id, durable.uidnext)?
         };
-        let recent = UidMap::from_sorted(uids.uids().filter(|&u| u >= floor).collect::<Vec<_>>());
+        let recent = UidMap::from_ranges(
+            uids.uid_ranges()
+                .filter(|&(_, last)| last >= floor)
+                .map(|(first, last)| (first.max(floor), last)),
+        );
         let rev1 = !self.enabled.rev2;
 
         self.untagged(&flags_response(&r.keywords));
