@@ -135,6 +135,9 @@ pub struct Limits {
     pub max_line: usize,
     /// Longest SASL line (AUTHENTICATE / AUTH and their continuations).
     pub max_auth_line: usize,
+    /// Largest IMAP literal before login (a LOGIN password or token sent as
+    /// a literal); after login literals may be up to `max_message_size`.
+    pub max_literal_unauthenticated: u64,
     /// Concurrent connections across all listeners.
     pub max_connections: usize,
     /// Seconds an unauthenticated connection may stay idle.
@@ -155,6 +158,7 @@ impl Default for Limits {
             max_message_size: 50 * 1024 * 1024,
             max_line: 64 * 1024,
             max_auth_line: 64 * 1024,
+            max_literal_unauthenticated: 16 * 1024,
             max_connections: 10_000,
             idle_unauthenticated_secs: 60,
             idle_authenticated_secs: 31 * 60,
@@ -515,6 +519,12 @@ impl Validator<'_> {
             return Err(self.invalid(
                 "limits.max_auth_line",
                 "must be at least 16384 bytes: real access tokens are several KB",
+            ));
+        }
+        if !(1024..=limits.max_message_size).contains(&limits.max_literal_unauthenticated) {
+            return Err(self.invalid(
+                "limits.max_literal_unauthenticated",
+                "must be at least 1024 bytes and at most max_message_size",
             ));
         }
         if limits.max_connections == 0 {

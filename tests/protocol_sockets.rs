@@ -346,6 +346,47 @@ async fn imap_long_auth_line() {
     server.stop().await;
 }
 
+/// Before login a literal can only be a LOGIN argument: one larger than
+/// `[limits] max_literal_unauthenticated` (16 KiB) is refused without a
+/// continuation, so a client that has not logged in cannot make the
+/// server hold a message-sized literal; a token-sized one is fine, and
+/// after login APPEND may send literals up to the message size.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn imap_literal_limit_before_login() {
+    let server = start_server().await;
+    let mut c = Client::connect_tls(&server, server.imaps, "imap").await;
+    assert!(c.line().await.starts_with("* OK"));
+    c.send("a LOGIN {17000}\r\n").await;
+    let r = c.line().await;
+    assert!(r.starts_with("a NO [TOOBIG]"), "{r:?}");
+    // A non-synchronizing one is read and dropped, not kept.
+    c.send(format!("b LOGIN {{17000+}}\r\n{}\r\n", "x".repeat(17000)))
+        .await;
+    let r = c.line().await;
+    assert!(r.starts_with("b NO [TOOBIG]"), "{r:?}");
+    c.ok("n", "NOOP").await;
+    // A token sent as a literal fits.
+    let token = server.token(ALICE);
+    assert!(token.len() < 16 * 1024);
+    c.send(format!("l LOGIN {ALICE} {{{}}}\r\n", token.len()))
+        .await;
+    assert!(c.line().await.starts_with("+ "));
+    c.send(format!("{token}\r\n")).await;
+    let r = c.read_until_tagged("l").await;
+    assert_eq!(status(r.last().unwrap()), "OK", "{r:#?}");
+    // Logged in: large literals are accepted.
+    let body = format!("Subject: big\r\n\r\n{}\r\n", "y".repeat(100_000));
+    c.send(format!("p APPEND INBOX {{{}}}\r\n", body.len()))
+        .await;
+    let r = c.line().await;
+    assert!(r.starts_with("+ "), "{r:?}");
+    c.send(format!("{body}\r\n")).await;
+    let r = c.read_until_tagged("p").await;
+    assert_eq!(status(r.last().unwrap()), "OK", "{r:#?}");
+    drop(c);
+    server.stop().await;
+}
+
 // ---------------------------------------------------------------------------
 // IMAP mailbox behaviour
 // ---------------------------------------------------------------------------

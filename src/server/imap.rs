@@ -21,11 +21,7 @@ pub async fn drive(
     let mut session = ImapSession::new(shared.clone(), peer, conn.is_tls());
     session.greeting();
     let limits = &shared.config.limits;
-    let mut framer = CommandFramer::new(FramerLimits {
-        max_line: limits.max_auth_line.max(limits.max_line),
-        max_literal: limits.max_message_size,
-        max_command: limits.max_message_size + 64 * 1024,
-    });
+    let mut framer = CommandFramer::new(framer_limits(limits, false));
     let mut logged = false;
     loop {
         if flush(&mut conn, &mut session).await.is_err() {
@@ -34,6 +30,7 @@ pub async fn drive(
         if !logged && let Some(address) = session.address() {
             tracing::Span::current().record("user", address);
             logged = true;
+            framer.set_limits(framer_limits(limits, true));
         }
         let idle = Duration::from_secs(if logged {
             limits.idle_authenticated_secs
@@ -231,6 +228,27 @@ async fn wait_notifying(
 async fn flush(conn: &mut Connection, session: &mut ImapSession) -> std::io::Result<()> {
     let out = session.take_output();
     conn.write_all(&out).await
+}
+
+/// What the framer accepts: before login a literal can only be a LOGIN
+/// argument, so it is held to `max_literal_unauthenticated` and a command
+/// to two of them plus an auth line, so that an unauthenticated client
+/// cannot make the server buffer a message-sized literal.
+fn framer_limits(limits: &crate::config::Limits, logged_in: bool) -> FramerLimits {
+    let max_line = limits.max_auth_line.max(limits.max_line);
+    if logged_in {
+        FramerLimits {
+            max_line,
+            max_literal: limits.max_message_size,
+            max_command: limits.max_message_size + 64 * 1024,
+        }
+    } else {
+        FramerLimits {
+            max_line,
+            max_literal: limits.max_literal_unauthenticated,
+            max_command: max_line as u64 + 2 * limits.max_literal_unauthenticated,
+        }
+    }
 }
 
 fn frame_error_reply(e: &FrameError) -> String {

@@ -130,6 +130,13 @@ impl CommandFramer {
         }
     }
 
+    /// Replaces the limits for what follows (a command already under way
+    /// keeps the literal lengths it was granted): IMAP allows larger
+    /// literals once the client has logged in.
+    pub fn set_limits(&mut self, limits: FramerLimits) {
+        self.limits = limits;
+    }
+
     /// Drops any partial command (e.g. plaintext buffered before STARTTLS
     /// took effect, which must never be executed: CVE-2011-0411).
     pub fn reset(&mut self) {
