@@ -202,6 +202,9 @@ pub struct AuthConfig {
     pub failure_window_secs: u64,
     /// Extra PEM CA certificates trusted when fetching JWKS over https.
     pub ca_file: Option<PathBuf>,
+    /// End a session when the token it logged in with expires (after the
+    /// 60 s leeway): IMAP `* BYE [ALERT]`, SMTP `421 4.7.0`.
+    pub end_sessions_at_expiry: bool,
 }
 
 impl Default for AuthConfig {
@@ -212,6 +215,7 @@ impl Default for AuthConfig {
             max_failures: 20,
             failure_window_secs: 600,
             ca_file: None,
+            end_sessions_at_expiry: true,
         }
     }
 }

@@ -81,6 +81,13 @@ impl Principal {
     pub fn expires_at(&self) -> i64 {
         self.expires_at
     }
+
+    /// The last second the token is still accepted: `exp` plus the
+    /// validator's leeway (RFC 7519 §4.1.4). A session that logged in with
+    /// it ends then (`[auth] end_sessions_at_expiry`).
+    pub fn valid_until(&self) -> i64 {
+        self.expires_at.saturating_add(super::claims::LEEWAY_SECS)
+    }
 }
 
 impl fmt::Debug for Principal {

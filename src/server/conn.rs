@@ -19,6 +19,8 @@ pub enum ReadStop {
     Timeout,
     /// The server is shutting down.
     Shutdown,
+    /// The session's authority ended (its token expired).
+    Expired,
     /// A socket error.
     Io(io::Error),
 }
@@ -48,6 +50,8 @@ pub struct Connection {
     shutdown: watch::Receiver<bool>,
     /// COMPRESS=DEFLATE, once started (RFC 4978).
     deflate: Option<Deflate>,
+    /// When the session's login stops being valid: reads end then.
+    deadline: Option<tokio::time::Instant>,
 }
 
 impl Connection {
@@ -59,6 +63,7 @@ impl Connection {
             discarding: false,
             shutdown,
             deflate: None,
+            deadline: None,
         }
     }
 
@@ -135,8 +140,28 @@ impl Connection {
         }
     }
 
+    /// Ends every later read with [`ReadStop::Expired`] at `unix_secs`
+    /// (a token's `valid_until`): the wait for a client ends then, also in
+    /// IDLE.
+    pub fn set_deadline(&mut self, unix_secs: i64) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let left = Duration::from_secs(unix_secs.saturating_sub(now).max(0) as u64);
+        self.deadline = tokio::time::Instant::now().checked_add(left);
+    }
+
+    /// Whether the deadline of [`Self::set_deadline`] has passed.
+    pub fn expired(&self) -> bool {
+        self.deadline
+            .is_some_and(|d| tokio::time::Instant::now() >= d)
+    }
+
     /// Reads more bytes into `buf`, waiting at most `idle`.
     pub async fn fill(&mut self, idle: Duration) -> Result<usize, ReadStop> {
+        if self.expired() {
+            return Err(ReadStop::Expired);
+        }
         // A large command (an APPEND) grew the buffer; an idle connection
         // should not keep that memory.
         if self.buf.is_empty() && self.buf.capacity() > 256 * 1024 {
@@ -168,6 +193,13 @@ impl Connection {
             None => &mut self.buf,
         };
         target.reserve(READ_ROOM);
+        let deadline = self.deadline;
+        let expiry = async move {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending().await,
+            }
+        };
         let n = tokio::select! {
             r = tokio::time::timeout(idle, stream.read_buf(target)) => match r {
                 Err(_) => return Err(ReadStop::Timeout),
@@ -176,6 +208,7 @@ impl Connection {
                 Ok(Ok(n)) => n,
             },
             _ = shutdown.changed() => return Err(ReadStop::Shutdown),
+            () = expiry => return Err(ReadStop::Expired),
         };
         match self.deflate.as_mut() {
             Some(d) => d

@@ -31,6 +31,11 @@ pub async fn drive(
             tracing::Span::current().record("user", address);
             logged = true;
             framer.set_limits(framer_limits(limits, true));
+            if shared.config.auth.end_sessions_at_expiry
+                && let Some(until) = session.valid_until()
+            {
+                conn.set_deadline(until);
+            }
         }
         let idle = Duration::from_secs(if logged {
             limits.idle_authenticated_secs
@@ -68,6 +73,10 @@ pub async fn drive(
                     return;
                 }
                 continue;
+            }
+            // A command that arrives after the token expired is not run.
+            Framed::Complete(_) if conn.expired() => {
+                return goodbye(&mut conn, ReadStop::Expired).await;
             }
             Framed::Complete(bytes) => match parse_command(&bytes) {
                 Ok(cmd) => session.command(cmd).await,
@@ -267,6 +276,9 @@ async fn goodbye(conn: &mut Connection, stop: ReadStop) {
     let text: &[u8] = match stop {
         ReadStop::Timeout => b"* BYE Idle for too long\r\n",
         ReadStop::Shutdown => b"* BYE Server shutting down\r\n",
+        // What Exchange Online does too (`BYE Session invalidated -
+        // AccessTokenExpired`); RFC 9051 §7.1.5, §7.1 ALERT.
+        ReadStop::Expired => b"* BYE [ALERT] access token expired\r\n",
         ReadStop::Closed => return,
         ReadStop::Io(e) => return tracing::debug!(error = %e, "connection error"),
     };

@@ -39,6 +39,11 @@ pub async fn drive(
         if !logged && let Some(address) = session.address() {
             tracing::Span::current().record("user", address);
             logged = true;
+            if shared.config.auth.end_sessions_at_expiry
+                && let Some(until) = session.valid_until()
+            {
+                conn.set_deadline(until);
+            }
         }
         let idle = Duration::from_secs(if logged {
             limits.idle_authenticated_secs
@@ -56,6 +61,11 @@ pub async fn drive(
                 SmtpFlow::Command
             }
             SmtpFlow::Command => match conn.read_line(limits.max_auth_line, idle).await {
+                // The next command after the token expired is answered
+                // 421 (RFC 5321 §3.8), as is a wait that outlasts it.
+                Ok(Some(_)) if conn.expired() => {
+                    return goodbye(&mut conn, ReadStop::Expired).await;
+                }
                 Ok(Some(line)) if line.len() > MAX_COMMAND_LINE && !is_auth(&line) => {
                     session.line_too_long();
                     SmtpFlow::Command
@@ -116,6 +126,7 @@ async fn goodbye(conn: &mut Connection, stop: ReadStop) {
     let text: &[u8] = match stop {
         ReadStop::Timeout => b"421 4.4.2 Idle for too long; closing\r\n",
         ReadStop::Shutdown => b"421 4.3.2 Server shutting down\r\n",
+        ReadStop::Expired => b"421 4.7.0 Access token expired; closing\r\n",
         ReadStop::Closed => return,
         ReadStop::Io(e) => return tracing::debug!(error = %e, "connection error"),
     };

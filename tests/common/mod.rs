@@ -72,7 +72,8 @@ pub async fn start_server_with(delays: Delays) -> TestServer {
 }
 
 /// A server with short failure delays and `extra` TOML appended to its
-/// configuration (new tables only, e.g. `[limits]`).
+/// configuration: new tables (e.g. `[limits]`), or keys before any table
+/// header, which land in `[auth]`.
 pub async fn start_server_extra(extra: &str) -> TestServer {
     start_server_config(
         Delays {
@@ -203,6 +204,12 @@ impl TestServer {
     /// A token signed by the right key, with the right claims, that expired
     /// an hour ago (well past the validator's leeway).
     pub fn expired_token(&self, user: &str) -> String {
+        self.token_expiring(user, -3600, "expired-test-token")
+    }
+
+    /// A valid token whose `exp` is `secs` from now (negative: in the past;
+    /// the validator accepts 60 s past `exp`).
+    pub fn token_expiring(&self, user: &str, secs: i64, jti: &str) -> String {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .expect("clock")
@@ -217,18 +224,19 @@ impl TestServer {
         let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
         header.typ = Some("at+jwt".into());
         header.kid = Some(self.issuer.kid().to_string());
+        let exp = now + secs;
         let claims = serde_json::json!({
             "iss": self.issuer.issuer(),
             "aud": self.issuer.audience(),
             "sub": user,
             "email": user,
             "scope": "mail.read mail.send",
-            "iat": now - 7200,
-            "nbf": now - 7200,
-            "exp": now - 3600,
-            "jti": "expired-test-token",
+            "iat": exp - 3600,
+            "nbf": exp - 3600,
+            "exp": exp,
+            "jti": jti,
         });
-        jsonwebtoken::encode(&header, &claims, &key).expect("sign expired token")
+        jsonwebtoken::encode(&header, &claims, &key).expect("sign token")
     }
 
     /// Stops the server as SIGTERM would and checks it ends cleanly.
@@ -350,6 +358,26 @@ impl Client {
                 Some(n)
             }
         }
+    }
+
+    /// Whether the server closes the connection (end of stream or reset)
+    /// within [`READ_TIMEOUT`] without sending anything more.
+    pub async fn closed(&mut self) -> bool {
+        if !self.buf.is_empty() {
+            return false;
+        }
+        let mut chunk = [0u8; 1024];
+        let read = async {
+            match &mut self.io {
+                Io::Plain(s) => s.read(&mut chunk).await,
+                Io::Tls(s) => s.read(&mut chunk).await,
+                Io::None => Ok(0),
+            }
+        };
+        matches!(
+            tokio::time::timeout(READ_TIMEOUT, read).await,
+            Ok(Err(_) | Ok(0))
+        )
     }
 
     /// Whatever bytes are buffered or arrive next (for compressed streams).

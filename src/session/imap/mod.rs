@@ -283,6 +283,12 @@ impl ImapSession {
         self.login().map(|l| l.principal.address())
     }
 
+    /// The last second the login's token is valid (the driver ends the
+    /// session then).
+    pub fn valid_until(&self) -> Option<i64> {
+        self.login().map(|l| l.principal.valid_until())
+    }
+
     /// True once logged in (the driver uses the longer idle timeout).
     pub fn is_authenticated(&self) -> bool {
         self.login().is_some()

@@ -106,6 +106,11 @@ impl SmtpSession {
         self.principal.as_ref().map(Principal::address)
     }
 
+    /// The last second the login's token is valid.
+    pub fn valid_until(&self) -> Option<i64> {
+        self.principal.as_ref().map(Principal::valid_until)
+    }
+
     /// Tells the session the STARTTLS handshake finished: RFC 3207 §4.2
     /// says all state is forgotten, and the client must EHLO again.
     pub fn tls_started(&mut self) {
