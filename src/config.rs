@@ -140,6 +140,15 @@ pub struct Limits {
     pub max_literal_unauthenticated: u64,
     /// Concurrent connections across all listeners.
     pub max_connections: usize,
+    /// Concurrent connections from one client IP address.
+    pub max_connections_per_ip: usize,
+    /// Concurrent logged-in sessions of one account (IMAP and submission).
+    pub max_connections_per_account: usize,
+    /// Seconds a TLS handshake (implicit or after STARTTLS) may take.
+    pub tls_handshake_secs: u64,
+    /// Seconds one write to a client may take before the connection is
+    /// dropped (a client that stops reading).
+    pub write_timeout_secs: u64,
     /// Seconds an unauthenticated connection may stay idle.
     pub idle_unauthenticated_secs: u64,
     /// Seconds an authenticated connection may stay idle (RFC 9051 §5.4: ≥ 30 min).
@@ -160,6 +169,10 @@ impl Default for Limits {
             max_auth_line: 64 * 1024,
             max_literal_unauthenticated: 16 * 1024,
             max_connections: 10_000,
+            max_connections_per_ip: 100,
+            max_connections_per_account: 50,
+            tls_handshake_secs: 10,
+            write_timeout_secs: 60,
             idle_unauthenticated_secs: 60,
             idle_authenticated_secs: 31 * 60,
             max_recipients: 100,
@@ -531,8 +544,28 @@ impl Validator<'_> {
                 "must be at least 1024 bytes and at most max_message_size",
             ));
         }
-        if limits.max_connections == 0 {
-            return Err(self.invalid("limits.max_connections", "must be at least 1"));
+        for (key, value) in [
+            ("limits.max_connections", limits.max_connections),
+            (
+                "limits.max_connections_per_ip",
+                limits.max_connections_per_ip,
+            ),
+            (
+                "limits.max_connections_per_account",
+                limits.max_connections_per_account,
+            ),
+        ] {
+            if value == 0 {
+                return Err(self.invalid(key, "must be at least 1"));
+            }
+        }
+        for (key, value) in [
+            ("limits.tls_handshake_secs", limits.tls_handshake_secs),
+            ("limits.write_timeout_secs", limits.write_timeout_secs),
+        ] {
+            if value == 0 {
+                return Err(self.invalid(key, "must be at least 1 second"));
+            }
         }
         Ok(())
     }

@@ -47,7 +47,7 @@ fn world() -> &'static World {
         let store = Arc::new(SledStore::open(&dir.path().join("store")).unwrap());
         let validator = Arc::new(Validator::new(config.trusted_issuers(), config.domains.clone(), HttpClient::new(None)));
         let limiter = Arc::new(LoginLimiter::new(config.auth.limiter_settings()));
-        let shared = Arc::new(Shared { config, store, validator, limiter });
+        let shared = Arc::new(Shared::new(config, store, validator, limiter));
         let login = format!("L LOGIN fuzz@example.test {token}\r\n").into_bytes();
         World { rt, shared, login }
     })

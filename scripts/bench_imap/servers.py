@@ -165,6 +165,12 @@ listen_tls = ["{HOST}:{ports[3]}"]
 [dev_issuer]
 issuer = "http://{HOST}:{ports[4]}/dev"
 key = {json.dumps(str(self.dir / "dev-issuer.pem"))}
+
+# The idle row opens thousands of sessions of one account from one
+# address; the defaults (100 per address, 50 per account) would refuse them.
+[limits]
+max_connections_per_ip = 20000
+max_connections_per_account = 20000
 """)
 
     def version(self) -> str:

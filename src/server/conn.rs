@@ -52,11 +52,33 @@ pub struct Connection {
     deflate: Option<Deflate>,
     /// When the session's login stops being valid: reads end then.
     deadline: Option<tokio::time::Instant>,
+    /// How long a STARTTLS handshake and each write may take.
+    timeouts: Timeouts,
+}
+
+/// The time limits of a connection's handshakes and writes (`[limits]`).
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    /// `tls_handshake_secs`.
+    pub handshake: Duration,
+    /// `write_timeout_secs`: a client that does not read what it asked for
+    /// within this is dropped, so it cannot hold a session's task forever.
+    pub write: Duration,
+}
+
+impl Timeouts {
+    /// From the configured limits.
+    pub fn of(limits: &crate::config::Limits) -> Timeouts {
+        Timeouts {
+            handshake: Duration::from_secs(limits.tls_handshake_secs),
+            write: Duration::from_secs(limits.write_timeout_secs),
+        }
+    }
 }
 
 impl Connection {
     /// Wraps a stream.
-    pub fn new(stream: Stream, shutdown: watch::Receiver<bool>) -> Self {
+    pub fn new(stream: Stream, shutdown: watch::Receiver<bool>, timeouts: Timeouts) -> Self {
         Connection {
             stream: Some(stream),
             buf: Vec::with_capacity(4096),
@@ -64,6 +86,7 @@ impl Connection {
             shutdown,
             deflate: None,
             deadline: None,
+            timeouts,
         }
     }
 
@@ -231,9 +254,19 @@ impl Connection {
             }
             None => bytes,
         };
+        let limit = self.timeouts.write;
         let stream = self.stream()?;
-        stream.write_all(bytes).await?;
-        stream.flush().await
+        let write = async {
+            stream.write_all(bytes).await?;
+            stream.flush().await
+        };
+        match tokio::time::timeout(limit, write).await {
+            Ok(r) => r,
+            Err(_) => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the client did not read for write_timeout_secs",
+            )),
+        }
     }
 
     /// Performs the STARTTLS handshake. Whatever the client sent after the
@@ -246,7 +279,15 @@ impl Connection {
             .stream
             .take()
             .ok_or_else(|| io::Error::other("connection is closed"))?;
-        self.stream = Some(stream.upgrade(acceptor).await?);
+        match tokio::time::timeout(self.timeouts.handshake, stream.upgrade(acceptor)).await {
+            Ok(upgraded) => self.stream = Some(upgraded?),
+            Err(_) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "TLS handshake took longer than tls_handshake_secs",
+                ));
+            }
+        }
         Ok(())
     }
 

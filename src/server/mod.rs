@@ -96,12 +96,12 @@ pub async fn run_with_store(
         HttpClient::new(extra_ca),
     ));
     let limiter = Arc::new(LoginLimiter::new(config.auth.limiter_settings()));
-    let shared = Arc::new(Shared {
-        config: config.clone(),
-        store: store.clone(),
+    let shared = Arc::new(Shared::new(
+        config.clone(),
+        store.clone(),
         validator,
         limiter,
-    });
+    ));
     let (stop_tx, stop_rx) = watch::channel(false);
 
     let issuer_task = start_dev_issuer(&config, stop_rx.clone()).await?;
@@ -245,8 +245,15 @@ async fn accept_loop(listener: TcpListener, service: Service, ctx: AcceptContext
         let shared = ctx.shared.clone();
         let acceptor = ctx.acceptor.clone();
         let stop = ctx.stop.clone();
+        let slot = shared.slots.connect(peer.ip());
         tokio::spawn(async move {
-            connection(tcp, peer, service, shared, acceptor, stop).await;
+            match slot {
+                Some(slot) => {
+                    connection(tcp, peer, service, shared, acceptor, stop).await;
+                    drop(slot);
+                }
+                None => refuse(tcp, peer, service).await,
+            }
             drop(permit);
         });
     }
@@ -266,16 +273,11 @@ async fn connection(
     };
     let span = tracing::info_span!("conn", %peer, protocol, tls = implicit_tls, user = tracing::field::Empty);
     async move {
-        let stream = if implicit_tls {
-            match tokio::time::timeout(Duration::from_secs(30), acceptor.accept(tcp)).await {
-                Ok(Ok(s)) => Stream::Tls(Box::new(s)),
-                Ok(Err(e)) => return tracing::debug!(error = %e, "TLS handshake failed"),
-                Err(_) => return tracing::debug!("TLS handshake timed out"),
-            }
-        } else {
-            Stream::Plain(tcp)
+        let timeouts = conn::Timeouts::of(&shared.config.limits);
+        let Some(stream) = handshake(tcp, implicit_tls, &acceptor, timeouts).await else {
+            return;
         };
-        let conn = conn::Connection::new(stream, stop);
+        let conn = conn::Connection::new(stream, stop, timeouts);
         tracing::debug!("connected");
         match service {
             Service::Imap { .. } => imap::drive(conn, shared, peer, acceptor).await,
@@ -285,4 +287,54 @@ async fn connection(
     }
     .instrument(span)
     .await
+}
+
+/// The stream of a new connection: TLS at once on the implicit-TLS ports
+/// (RFC 8314), within `tls_handshake_secs`; `None` when that fails.
+async fn handshake(
+    tcp: TcpStream,
+    implicit_tls: bool,
+    acceptor: &tokio_rustls::TlsAcceptor,
+    timeouts: conn::Timeouts,
+) -> Option<Stream> {
+    if !implicit_tls {
+        return Some(Stream::Plain(tcp));
+    }
+    match tokio::time::timeout(timeouts.handshake, acceptor.accept(tcp)).await {
+        Ok(Ok(s)) => Some(Stream::Tls(Box::new(s))),
+        Ok(Err(e)) => {
+            tracing::debug!(error = %e, "TLS handshake failed");
+            None
+        }
+        Err(_) => {
+            tracing::debug!("TLS handshake timed out");
+            None
+        }
+    }
+}
+
+/// A connection from an address that already holds
+/// `max_connections_per_ip`: on a cleartext port told why (RFC 9051 §7.1.5
+/// BYE as the greeting, RFC 5321 §3.1 a 421 greeting), on an implicit-TLS
+/// port closed at once (a handshake would let the address tie up the
+/// server's time after all); then closed.
+async fn refuse(tcp: TcpStream, peer: SocketAddr, service: Service) {
+    tracing::info!(%peer, "connection refused: the address has max_connections_per_ip connections");
+    let line: &[u8] = match service {
+        Service::Imap {
+            implicit_tls: false,
+        } => b"* BYE [UNAVAILABLE] Too many connections from your address\r\n",
+        Service::Submission {
+            implicit_tls: false,
+        } => b"421 4.7.0 Too many connections from your address\r\n",
+        _ => return,
+    };
+    let mut tcp = tcp;
+    let write = tokio::io::AsyncWriteExt::write_all(&mut tcp, line);
+    let _ = tokio::time::timeout(Duration::from_secs(1), write).await;
+    let _ = tokio::time::timeout(
+        Duration::from_secs(1),
+        tokio::io::AsyncWriteExt::shutdown(&mut tcp),
+    )
+    .await;
 }

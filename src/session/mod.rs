@@ -4,6 +4,7 @@
 
 pub mod imap;
 pub mod sasl;
+pub mod slots;
 pub mod smtp;
 
 use std::sync::Arc;
@@ -22,9 +23,31 @@ pub struct Shared {
     pub validator: Arc<Validator>,
     /// Failed-login throttle.
     pub limiter: Arc<LoginLimiter>,
+    /// Connections per client address and sessions per account.
+    pub slots: Arc<slots::Slots>,
 }
 
 impl Shared {
+    /// The state every session shares, its slot caps from `config.limits`.
+    pub fn new(
+        config: Arc<Config>,
+        store: Arc<dyn MailStore>,
+        validator: Arc<Validator>,
+        limiter: Arc<LoginLimiter>,
+    ) -> Shared {
+        let slots = slots::Slots::new(
+            config.limits.max_connections_per_ip,
+            config.limits.max_connections_per_account,
+        );
+        Shared {
+            config,
+            store,
+            validator,
+            limiter,
+            slots,
+        }
+    }
+
     /// The account of a logged-in principal, created with its standard
     /// mailboxes on the first valid login (CONTRACT.md) and made durable
     /// before the login is confirmed.

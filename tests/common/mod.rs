@@ -360,6 +360,24 @@ impl Client {
         }
     }
 
+    /// Reads and drops what arrives within `within`: `Some(n)` bytes,
+    /// `Some(0)` at the end of the stream or a reset, `None` on timeout.
+    pub async fn try_fill(&mut self, within: Duration) -> Option<usize> {
+        let mut chunk = vec![0u8; 64 * 1024];
+        let read = async {
+            match &mut self.io {
+                Io::Plain(s) => s.read(&mut chunk).await,
+                Io::Tls(s) => s.read(&mut chunk).await,
+                Io::None => Ok(0),
+            }
+        };
+        match tokio::time::timeout(within, read).await {
+            Err(_) => None,
+            Ok(Err(_)) => Some(0),
+            Ok(Ok(n)) => Some(n),
+        }
+    }
+
     /// Whether the server closes the connection (end of stream or reset)
     /// within [`READ_TIMEOUT`] without sending anything more.
     pub async fn closed(&mut self) -> bool {

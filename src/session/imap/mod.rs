@@ -63,6 +63,8 @@ pub struct Login {
     pub principal: Principal,
     /// The store account.
     pub account: AccountId,
+    /// This session's place among the account's (`max_connections_per_account`).
+    pub slot: crate::session::slots::AccountSlot,
 }
 
 /// Session state (RFC 9051 §3).

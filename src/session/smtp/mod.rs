@@ -64,6 +64,8 @@ pub struct SmtpSession {
     tls: bool,
     helo: Option<String>,
     principal: Option<Principal>,
+    /// This session's place among the account's logged-in sessions.
+    slot: Option<crate::session::slots::AccountSlot>,
     account: Option<AccountId>,
     sasl: Option<SaslExchange>,
     transaction: Option<Transaction>,
@@ -79,6 +81,7 @@ impl SmtpSession {
             tls,
             helo: None,
             principal: None,
+            slot: None,
             account: None,
             sasl: None,
             transaction: None,
@@ -285,6 +288,18 @@ impl SmtpSession {
     async fn logged_in(&mut self, principal: Principal) {
         match self.shared.open_account(&principal).await {
             Ok(account) => {
+                let Some(slot) = self.shared.slots.login(account) else {
+                    tracing::info!(
+                        address = principal.address(),
+                        "login refused: the account has max_connections_per_account sessions"
+                    );
+                    return self.simple(
+                        454,
+                        (4, 7, 0),
+                        "Too many sessions of this account are open; try later",
+                    );
+                };
+                self.slot = Some(slot);
                 tracing::info!(
                     address = principal.address(),
                     jti = principal.jti(),

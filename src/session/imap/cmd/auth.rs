@@ -111,12 +111,27 @@ impl ImapSession {
 
     async fn start_session(&mut self, principal: Principal) -> CommandResult {
         let account = self.shared.open_account(&principal).await?;
+        let Some(slot) = self.shared.slots.login(account) else {
+            tracing::info!(
+                address = principal.address(),
+                "login refused: the account has max_connections_per_account sessions"
+            );
+            // RFC 5530 §3: LIMIT, an implementation limit was reached.
+            return Err(no(
+                Some("LIMIT"),
+                "Too many sessions of this account are open",
+            ));
+        };
         tracing::info!(
             address = principal.address(),
             jti = principal.jti(),
             "logged in"
         );
-        self.state = State::Authenticated(Login { principal, account });
+        self.state = State::Authenticated(Login {
+            principal,
+            account,
+            slot,
+        });
         let caps = self.capabilities();
         Ok((Some(format!("CAPABILITY {caps}")), "Logged in".into()))
     }
