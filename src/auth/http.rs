@@ -295,17 +295,28 @@ impl HttpClient {
 
     /// `GET url`, require status 200, and parse the body (at most [`MAX_BODY`]) as JSON.
     pub async fn get_json(&self, url: &str) -> Result<serde_json::Value, HttpError> {
+        Ok(self.get_json_cached(url).await?.0)
+    }
+
+    /// As [`Self::get_json`], with how long the response may be cached:
+    /// its `Cache-Control` `max-age` (RFC 9111 §5.2.2.1), zero for
+    /// `no-cache` or `no-store`, `None` without either.
+    pub async fn get_json_cached(
+        &self,
+        url: &str,
+    ) -> Result<(serde_json::Value, Option<Duration>), HttpError> {
         let parsed = Url::parse(url).map_err(HttpError::BadUrl)?;
         if parsed.scheme == Scheme::Http && !parsed.is_loopback() {
             return Err(HttpError::Insecure(parsed.host));
         }
-        let body = tokio::time::timeout(self.timeout, self.get(&parsed))
+        let (body, max_age) = tokio::time::timeout(self.timeout, self.get(&parsed))
             .await
             .map_err(|_| HttpError::Timeout(self.timeout))??;
-        serde_json::from_slice(&body).map_err(|e| HttpError::Json(e.to_string()))
+        let json = serde_json::from_slice(&body).map_err(|e| HttpError::Json(e.to_string()))?;
+        Ok((json, max_age))
     }
 
-    async fn get(&self, url: &Url) -> Result<Bytes, HttpError> {
+    async fn get(&self, url: &Url) -> Result<(Bytes, Option<Duration>), HttpError> {
         let tcp = connect(url).await?;
         match url.scheme {
             Scheme::Http => request(TokioIo::new(tcp), url).await,
@@ -373,7 +384,7 @@ impl Drop for AbortOnDrop {
     }
 }
 
-async fn request<T>(io: TokioIo<T>, url: &Url) -> Result<Bytes, HttpError>
+async fn request<T>(io: TokioIo<T>, url: &Url) -> Result<(Bytes, Option<Duration>), HttpError>
 where
     T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
@@ -404,6 +415,13 @@ where
     if status != 200 {
         return Err(HttpError::Status(status));
     }
+    let max_age = resp
+        .headers()
+        .get_all(hyper::header::CACHE_CONTROL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(cache_max_age)
+        .min();
     let body = Limited::new(resp.into_body(), MAX_BODY)
         .collect()
         .await
@@ -414,12 +432,47 @@ where
                 HttpError::Protocol(e.to_string())
             }
         })?;
-    Ok(body.to_bytes())
+    Ok((body.to_bytes(), max_age))
+}
+
+/// The freshness a `Cache-Control` field value gives (RFC 9111 §5.2.2):
+/// `max-age=N` seconds, zero for `no-cache` / `no-store`; `None` when it
+/// says neither. Directive names are case-insensitive; a quoted number is
+/// accepted (§5.2).
+pub(crate) fn cache_max_age(value: &str) -> Option<Duration> {
+    let mut found = None;
+    for directive in value.split(',') {
+        let (name, arg) = match directive.split_once('=') {
+            Some((n, a)) => (n.trim(), Some(a.trim().trim_matches('"'))),
+            None => (directive.trim(), None),
+        };
+        if name.eq_ignore_ascii_case("no-cache") || name.eq_ignore_ascii_case("no-store") {
+            return Some(Duration::ZERO);
+        }
+        if name.eq_ignore_ascii_case("max-age")
+            && let Some(secs) = arg.and_then(|a| a.parse::<u64>().ok())
+        {
+            found = Some(Duration::from_secs(secs));
+        }
+    }
+    found
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cache_control_max_age() {
+        let secs = |v: &str| cache_max_age(v).map(|d| d.as_secs());
+        assert_eq!(secs("max-age=3600"), Some(3600));
+        assert_eq!(secs("public, Max-Age=\"600\", must-revalidate"), Some(600));
+        assert_eq!(secs("no-cache"), Some(0));
+        assert_eq!(secs("private, no-store"), Some(0));
+        assert_eq!(secs("public"), None);
+        assert_eq!(secs("max-age=soon"), None);
+        assert_eq!(secs("s-maxage=5"), None);
+    }
 
     #[test]
     fn splits_urls() {

@@ -8,12 +8,18 @@
 //!   and `alg` (RFC 7518 §6). `oct` keys, encryption keys (`use: enc`), keys whose `key_ops`
 //!   exclude `verify`, RSA moduli under 2048 bits and curves other than P-256, P-384 and
 //!   Ed25519 are skipped. A set with no usable key counts as a failed fetch.
-//! * Fetching is lazy (first use), then: an unknown `kid` triggers one refetch, at most once
-//!   per [`KeyCacheSettings::refetch_interval`] per issuer, so forged `kid`s cannot make us
-//!   hammer the identity provider; a set older than [`KeyCacheSettings::max_age`] is
-//!   refreshed in the background while the old one keeps serving (so keys the IdP withdraws
-//!   stop working within about that time). A failed fetch keeps the previous set: cached
-//!   keys keep working while the IdP is down.
+//! * Fetching is lazy (first use), then:
+//!   - an unknown `kid` triggers a refetch at once, unless another unknown `kid` caused one
+//!     within [`KeyCacheSettings::refetch_interval`] (the first fetch and refreshes do not
+//!     count), so a key the IdP rotates in just after our fetch works at once, and forged
+//!     `kid`s cannot make us hammer the identity provider;
+//!   - a set is fresh for its `Cache-Control: max-age` (RFC 9111 §5.2.2.1), at least a
+//!     minute and at most [`KeyCacheSettings::max_age`] (one hour by default). The server
+//!     refreshes stale sets in the background ([`KeyCache::refresh_if_stale`]), and a token
+//!     that meets a stale set waits for the refresh: a key missing from a successful fetch
+//!     is dropped, so keys the IdP withdraws stop working within that time;
+//!   - a failed fetch keeps the previous set: cached keys keep working while the IdP is down
+//!     (retried at most once per `refetch_interval`, without holding up logins).
 //!
 //! # Concurrency
 //!
@@ -266,6 +272,17 @@ pub(crate) enum KeyError {
     Unavailable(String),
 }
 
+/// Why a fetch is wanted; each has its own rate limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fetch {
+    /// Nothing fetched yet.
+    First,
+    /// A token names a `kid` the set lacks.
+    UnknownKid,
+    /// The set is past its freshness.
+    Stale,
+}
+
 #[derive(Default)]
 struct CacheState {
     keys: Option<Arc<KeySet>>,
@@ -275,6 +292,10 @@ struct CacheState {
     attempted_at: Option<Instant>,
     /// Why the last attempt failed; `None` after a success.
     last_error: Option<String>,
+    /// When an unknown `kid` last caused a fetch.
+    kid_refetch_at: Option<Instant>,
+    /// How long the current set is fresh (its `max-age`, bounded).
+    fresh_for: Duration,
     /// The `jwks_uri` the last successful discovery gave.
     discovered_jwks_uri: Option<String>,
     /// Bumped on every attempt, so waiters on `fetch_lock` can tell a fetch happened.
@@ -320,14 +341,18 @@ impl KeyCache {
         kid: Option<&str>,
         alg: Algorithm,
     ) -> Result<Arc<VerifyKey>, KeyError> {
-        let (keys, generation, stale) = self.with_state(|s| {
-            let stale = s
-                .fetched_at
-                .is_some_and(|t| t.elapsed() >= self.settings.max_age);
-            (s.keys.clone(), s.generation, stale)
+        let (keys, generation, stale, failing) = self.with_state(|s| {
+            (
+                s.keys.clone(),
+                s.generation,
+                self.is_stale(s),
+                s.last_error.is_some(),
+            )
         });
-        if let Some(keys) = &keys {
-            match keys.find(kid, alg) {
+        let why = match &keys {
+            None => Fetch::First,
+            // During an outage a stale set keeps serving; the retry runs beside.
+            Some(keys) if !stale || failing => match keys.find(kid, alg) {
                 Lookup::Found(key) => {
                     if stale {
                         self.refresh_in_background();
@@ -335,13 +360,14 @@ impl KeyCache {
                     return Ok(key);
                 }
                 Lookup::AlgorithmMismatch => return Err(KeyError::AlgorithmMismatch),
-                Lookup::NotFound => {}
-            }
-        }
+                Lookup::NotFound => Fetch::UnknownKid,
+            },
+            Some(_) => Fetch::Stale,
+        };
         let _flight = self.fetch_lock.lock().await;
-        let may_fetch = self.with_state(|s| s.generation == generation && self.may_fetch(s));
+        let may_fetch = self.with_state(|s| s.generation == generation && self.may_fetch(s, why));
         if may_fetch {
-            self.fetch_and_store().await;
+            self.fetch_and_store(why).await;
         }
         self.with_state(|s| match &s.keys {
             Some(keys) => match keys.find(kid, alg) {
@@ -361,54 +387,74 @@ impl KeyCache {
         })
     }
 
-    /// The rate limit: see [`KeyCacheSettings`].
-    fn may_fetch(&self, s: &CacheState) -> bool {
-        let Some(at) = s.attempted_at else {
-            return true;
+    /// Refreshes a set that is past its freshness, unless a fetch is under way or failed
+    /// within `refetch_interval`; the server's background task calls this. A cache that has
+    /// never fetched stays lazy.
+    pub(crate) async fn refresh_if_stale(&self) {
+        let due = self.with_state(|s| {
+            s.keys.is_some() && self.is_stale(s) && self.may_fetch(s, Fetch::Stale)
+        });
+        if !due {
+            return;
+        }
+        let Ok(_flight) = self.fetch_lock.try_lock() else {
+            return;
         };
-        let interval = if s.keys.is_some() {
-            self.settings.refetch_interval
-        } else {
-            self.settings.retry_without_keys
-        };
-        at.elapsed() >= interval
+        if self.with_state(|s| self.is_stale(s) && self.may_fetch(s, Fetch::Stale)) {
+            self.fetch_and_store(Fetch::Stale).await;
+        }
     }
 
-    /// Whether a background refresh of a stale set may start: retry a failed refresh no
-    /// more often than an unknown-kid refetch.
-    fn may_refresh(&self, s: &CacheState) -> bool {
-        let interval = self.settings.refetch_interval.min(self.settings.max_age);
-        s.attempted_at.is_none_or(|at| at.elapsed() >= interval)
+    fn is_stale(&self, s: &CacheState) -> bool {
+        s.fetched_at.is_some_and(|t| t.elapsed() >= s.fresh_for)
+    }
+
+    /// The rate limits: see [`KeyCacheSettings`] and the module docs.
+    fn may_fetch(&self, s: &CacheState, why: Fetch) -> bool {
+        let since =
+            |at: Option<Instant>, interval: Duration| at.is_none_or(|t| t.elapsed() >= interval);
+        match why {
+            Fetch::First => since(s.attempted_at, self.settings.retry_without_keys),
+            Fetch::UnknownKid => since(s.kid_refetch_at, self.settings.refetch_interval),
+            Fetch::Stale => since(
+                s.attempted_at,
+                self.settings.refetch_interval.min(self.settings.max_age),
+            ),
+        }
     }
 
     fn refresh_in_background(self: &Arc<Self>) {
         // Checked here too, so a stale set during an outage does not spawn a task per login.
-        if !self.with_state(|s| self.may_refresh(s)) {
+        if !self.with_state(|s| self.may_fetch(s, Fetch::Stale)) {
             return;
         }
         let cache = Arc::clone(self);
-        tokio::spawn(async move {
-            // Someone else is fetching already: nothing to do.
-            let Ok(_flight) = cache.fetch_lock.try_lock() else {
-                return;
-            };
-            if cache.with_state(|s| cache.may_refresh(s)) {
-                cache.fetch_and_store().await;
-            }
-        });
+        tokio::spawn(async move { cache.refresh_if_stale().await });
+    }
+
+    /// How long a set is fresh: its `max-age` bounded to a minute (or `max_age`, if
+    /// shorter) below and `max_age` above; `max_age` without one.
+    fn freshness(&self, max_age: Option<Duration>) -> Duration {
+        let ceiling = self.settings.max_age;
+        let floor = Duration::from_secs(60).min(ceiling);
+        max_age.map_or(ceiling, |m| m.clamp(floor, ceiling))
     }
 
     /// One fetch attempt; call only while holding `fetch_lock`.
-    async fn fetch_and_store(&self) {
+    async fn fetch_and_store(&self, why: Fetch) {
         let result = self.fetch().await;
         self.with_state(|s| {
             s.generation += 1;
             s.attempted_at = Some(Instant::now());
+            if why == Fetch::UnknownKid {
+                s.kid_refetch_at = s.attempted_at;
+            }
             match result {
-                Ok((keys, discovered)) => {
-                    tracing::info!(issuer = %self.issuer, keys = keys.len(), "fetched issuer keys");
+                Ok((keys, discovered, max_age)) => {
+                    tracing::info!(issuer = %self.issuer, keys = keys.len(), ?why, "fetched issuer keys");
                     s.keys = Some(Arc::new(keys));
                     s.fetched_at = s.attempted_at;
+                    s.fresh_for = self.freshness(max_age);
                     s.last_error = None;
                     if discovered.is_some() {
                         s.discovered_jwks_uri = discovered;
@@ -425,7 +471,7 @@ impl KeyCache {
 
     /// Discovery (when needed) and the JWKS itself. Returns the set and, when discovery
     /// ran, the `jwks_uri` it gave.
-    async fn fetch(&self) -> Result<(KeySet, Option<String>), String> {
+    async fn fetch(&self) -> Result<(KeySet, Option<String>, Option<Duration>), String> {
         let (jwks_uri, discovered) = match &self.jwks_uri {
             Some(uri) => (uri.clone(), None),
             None => match self.discover().await {
@@ -440,13 +486,13 @@ impl KeyCache {
                 },
             },
         };
-        let doc = self
+        let (doc, max_age) = self
             .http
-            .get_json(&jwks_uri)
+            .get_json_cached(&jwks_uri)
             .await
             .map_err(|e| format!("{jwks_uri}: {e}"))?;
         let keys = KeySet::parse(&doc).map_err(|e| format!("{jwks_uri}: {e}"))?;
-        Ok((keys, discovered))
+        Ok((keys, discovered, max_age))
     }
 
     /// OpenID Connect Discovery 1.0 §4: fetch the configuration and check its issuer.
@@ -501,6 +547,28 @@ mod tests {
 
     fn ec(kid: &str, crv: &str, len: usize) -> Value {
         json!({"kty": "EC", "crv": crv, "kid": kid, "x": b64(&vec![1; len]), "y": b64(&vec![2; len])})
+    }
+
+    #[test]
+    fn freshness_follows_max_age_within_bounds() {
+        let cache = |max_age: u64| {
+            KeyCache::new(
+                "https://id.example.test".into(),
+                None,
+                HttpClient::new(None),
+                KeyCacheSettings {
+                    max_age: Duration::from_secs(max_age),
+                    ..Default::default()
+                },
+            )
+        };
+        let c = cache(3600);
+        let secs = |d: Option<u64>| c.freshness(d.map(Duration::from_secs)).as_secs();
+        assert_eq!(secs(Some(600)), 600);
+        assert_eq!(secs(Some(86_400)), 3600, "bounded above by max_age");
+        assert_eq!(secs(Some(0)), 60, "no-cache still keeps a set a minute");
+        assert_eq!(secs(None), 3600);
+        assert_eq!(cache(30).freshness(Some(Duration::ZERO)).as_secs(), 30);
     }
 
     #[test]

@@ -143,6 +143,15 @@ impl Validator {
         }
     }
 
+    /// Refreshes every issuer's key set that is past its freshness (its JWKS
+    /// `Cache-Control: max-age`, at most an hour), so a key the IdP withdrew
+    /// is dropped without waiting for a login; run periodically by the server.
+    pub async fn refresh_stale_keys(&self) {
+        for issuer in &self.issuers {
+            issuer.keys.refresh_if_stale().await;
+        }
+    }
+
     /// The discovery URL of the first issuer, for the `openid-configuration` member of the
     /// RFC 7628 §3.2.2 failure JSON.
     pub fn openid_configuration(&self) -> Option<String> {

@@ -271,7 +271,8 @@ async fn unknown_kid_refetch_is_rate_limited() {
         .mint("alice@example.test", "mail.read", 600)
         .unwrap();
 
-    // Default settings: a flood of forged kids right after a fetch costs no request at all.
+    // Default settings: the first fetch does not count, so the first unknown kid refetches
+    // at once (a key rotated in just after our fetch works); the flood after it costs nothing.
     let v = validator(vec![idp.settings()]);
     v.validate(&good, Purpose::Imap).await.unwrap();
     assert_eq!(idp.requests(), 2);
@@ -281,7 +282,11 @@ async fn unknown_kid_refetch_is_rate_limited() {
             Err(AuthError::UnknownKey)
         );
     }
-    assert_eq!(idp.requests(), 2);
+    assert_eq!(
+        idp.requests(),
+        4,
+        "one refetch (discovery + JWKS) for 20 forged kids"
+    );
 
     // Short interval: once it has passed, an unknown kid refetches once, single-flight.
     let cache = KeyCacheSettings {
@@ -298,12 +303,21 @@ async fn unknown_kid_refetch_is_rate_limited() {
         v.validate(&bogus, Purpose::Imap).await,
         Err(AuthError::UnknownKey)
     );
-    assert_eq!(idp.requests(), 4, "first use fetches discovery + JWKS");
+    assert_eq!(idp.requests(), 6, "first use fetches discovery + JWKS");
     assert_eq!(
         v.validate(&bogus, Purpose::Imap).await,
         Err(AuthError::UnknownKey)
     );
-    assert_eq!(idp.requests(), 4, "the set is fresh: no refetch");
+    assert_eq!(
+        idp.requests(),
+        8,
+        "the first unknown-kid refetch is not held back"
+    );
+    assert_eq!(
+        v.validate(&bogus, Purpose::Imap).await,
+        Err(AuthError::UnknownKey)
+    );
+    assert_eq!(idp.requests(), 8, "a second one within the interval is");
     tokio::time::sleep(Duration::from_millis(350)).await;
     let tasks: Vec<_> = (0..8)
         .map(|_| {
@@ -314,12 +328,16 @@ async fn unknown_kid_refetch_is_rate_limited() {
     for t in tasks {
         assert_eq!(t.await.unwrap(), Err(AuthError::UnknownKey));
     }
-    assert_eq!(idp.requests(), 6, "one refetch for eight concurrent misses");
+    assert_eq!(
+        idp.requests(),
+        10,
+        "one refetch for eight concurrent misses"
+    );
     assert_eq!(
         v.validate(&bogus, Purpose::Imap).await,
         Err(AuthError::UnknownKey)
     );
-    assert_eq!(idp.requests(), 6);
+    assert_eq!(idp.requests(), 10);
     v.validate(&good, Purpose::Imap).await.unwrap();
 }
 
@@ -773,7 +791,7 @@ async fn error_json_helpers() {
 }
 
 #[tokio::test]
-async fn stale_sets_refresh_in_the_background_and_withdrawn_keys_stop_working() {
+async fn stale_sets_are_refreshed_and_withdrawn_keys_stop_working() {
     let old = sig::Ed25519KeyPair::generate().unwrap();
     let new = sig::Ed25519KeyPair::generate().unwrap();
     let jwk = |pair: &sig::Ed25519KeyPair, kid: &str| json!({"kty": "OKP", "crv": "Ed25519", "x": b64(pair.public_key()), "kid": kid});
@@ -806,14 +824,18 @@ async fn stale_sets_refresh_in_the_background_and_withdrawn_keys_stop_working() 
     v.validate(&token(&old, "old"), Purpose::Imap)
         .await
         .unwrap();
-    // The IdP rotates: only the new key is published now.
+    // The IdP rotates a new key in, just after our fetch: it works at once.
+    *published.lock().unwrap() = json!({"keys": [jwk(&old, "old"), jwk(&new, "new")]});
+    v.validate(&token(&new, "new"), Purpose::Imap)
+        .await
+        .unwrap();
+    // Then withdraws the old one. Within the set's freshness the old key still serves...
     *published.lock().unwrap() = json!({"keys": [jwk(&new, "new")]});
-    tokio::time::sleep(Duration::from_millis(250)).await;
-    // Stale, so this serves from the old set and starts a refresh without waiting for it.
     v.validate(&token(&old, "old"), Purpose::Imap)
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // ...and once the set is stale, a token waits for the refresh, which drops it.
+    tokio::time::sleep(Duration::from_millis(250)).await;
     assert_eq!(
         v.validate(&token(&old, "old"), Purpose::Imap).await,
         Err(AuthError::UnknownKey)
@@ -821,4 +843,66 @@ async fn stale_sets_refresh_in_the_background_and_withdrawn_keys_stop_working() 
     v.validate(&token(&new, "new"), Purpose::Imap)
         .await
         .unwrap();
+    // The background refresh (what the server runs every 30 s) drops a withdrawn key too.
+    *published.lock().unwrap() = json!({"keys": [jwk(&old, "old")]});
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    v.refresh_stale_keys().await;
+    *published.lock().unwrap() = json!({"keys": []});
+    assert_eq!(
+        v.validate(&token(&new, "new"), Purpose::Imap).await,
+        Err(AuthError::UnknownKey),
+        "the refresh dropped the new key"
+    );
+    v.validate(&token(&old, "old"), Purpose::Imap)
+        .await
+        .unwrap();
+}
+
+/// A stale set during an outage keeps serving its keys, without making each login wait.
+#[tokio::test]
+async fn stale_sets_keep_serving_while_the_idp_is_down() {
+    let pair = sig::Ed25519KeyPair::generate().unwrap();
+    let jwks = json!({"keys": [{"kty": "OKP", "crv": "Ed25519", "x": b64(pair.public_key()), "kid": "k"}]});
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let jwks_uri = format!("http://{}/certs", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(serve_json(
+        listener,
+        async move {
+            let _ = stopped.await;
+        },
+        move |_| Some(jwks.clone()),
+    ));
+    let issuer = "https://id.example.test";
+    let v = Validator::with_cache_settings(
+        vec![settings(issuer, Some(jwks_uri))],
+        vec![DOMAIN.into()],
+        HttpClient::new(None).with_timeout(Duration::from_secs(1)),
+        KeyCacheSettings {
+            max_age: Duration::from_millis(100),
+            refetch_interval: Duration::from_secs(60),
+            ..Default::default()
+        },
+    );
+    let token = hand_token(
+        &json!({"alg": "EdDSA", "kid": "k"}),
+        &claims_for(issuer),
+        |m| pair.sign(m).as_ref().to_vec(),
+    );
+    v.validate(&token, Purpose::Imap).await.unwrap();
+    let _ = stop.send(());
+    server.await.unwrap();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    // The first login after staleness tries the IdP and falls back to the cached key.
+    v.validate(&token, Purpose::Imap).await.unwrap();
+    // The next ones do not wait for another attempt.
+    let start = std::time::Instant::now();
+    for _ in 0..5 {
+        v.validate(&token, Purpose::Imap).await.unwrap();
+    }
+    assert!(
+        start.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        start.elapsed()
+    );
 }

@@ -103,6 +103,7 @@ pub async fn run_with_store(
         limiter,
     ));
     let (stop_tx, stop_rx) = watch::channel(false);
+    let refresher = tokio::spawn(refresh_keys(shared.validator.clone(), stop_rx.clone()));
 
     let issuer_task = start_dev_issuer(&config, stop_rx.clone()).await?;
     let acceptor = match &config.tls {
@@ -134,6 +135,7 @@ pub async fn run_with_store(
     for t in accept_tasks {
         let _ = t.await;
     }
+    let _ = refresher.await;
     // Sessions see the signal at their next read and say BYE; give the
     // ones in the middle of a command a little time.
     let all = config.limits.max_connections as u32;
@@ -174,6 +176,18 @@ async fn start_dev_issuer(
 }
 
 /// Completes once the shutdown signal is raised (or its sender is gone).
+/// Every 30 s, refreshes the issuers' key sets that are past their
+/// freshness (`auth/jwks.rs`), until shutdown.
+async fn refresh_keys(validator: Arc<Validator>, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_secs(30)) => {}
+            () = stopped(&mut stop) => return,
+        }
+        validator.refresh_stale_keys().await;
+    }
+}
+
 async fn stopped(stop: &mut watch::Receiver<bool>) {
     // The guard `wait_for` returns is not `Send`; drop it here.
     let _ = stop.wait_for(|s| *s).await.map(|_| ());
