@@ -196,3 +196,67 @@ async fn a_client_that_stops_reading_is_dropped() {
     );
     server.stop().await;
 }
+
+/// An address that reaches `[auth] max_failures` is not heard any more:
+/// the failure that reaches it, and every later attempt, end the
+/// connection (IMAP `BYE` and `NO [UNAVAILABLE]`, SMTP `421`). Broken SASL
+/// messages count as failures too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocked_addresses_are_disconnected() {
+    let server = start_server_extra("max_failures = 3\n").await;
+    let mut c = Client::connect_tls(&server, server.imaps, "imap").await;
+    assert!(c.line().await.starts_with("* OK"));
+    // Two XOAUTH2 messages that are not XOAUTH2 ("garbage") and a bad token:
+    // three failures.
+    for tag in ["m1", "m2"] {
+        let r = c.cmd(tag, "AUTHENTICATE XOAUTH2 Z2FyYmFnZQ==").await;
+        assert_eq!(status(r.last().unwrap()), "BAD", "{r:#?}");
+    }
+    let r = c.cmd("f", &format!("LOGIN {ALICE} not-a-token")).await;
+    assert!(
+        r.iter().any(|l| l.starts_with("* BYE")),
+        "the third failure should end the session: {r:#?}"
+    );
+    assert!(
+        r.last().unwrap().starts_with("f NO [UNAVAILABLE]"),
+        "{r:#?}"
+    );
+    assert!(c.closed().await, "a blocked client kept its connection");
+
+    // A new connection from the address: its first attempt ends it.
+    let mut c = Client::connect_tls(&server, server.imaps, "imap").await;
+    assert!(c.line().await.starts_with("* OK"));
+    let login = format!(
+        "AUTHENTICATE OAUTHBEARER {}",
+        oauthbearer(ALICE, &server.token(ALICE))
+    );
+    let r = c.cmd("a", &login).await;
+    assert!(r.iter().any(|l| l.starts_with("* BYE")), "{r:#?}");
+    assert!(c.closed().await);
+
+    let mut s = Client::connect_tls(&server, server.smtps, "smtp").await;
+    assert_eq!(s.smtp_reply().await.0, 220);
+    s.smtp_expect("EHLO client.example.test", 250).await;
+    let (code, _) = s.smtp("AUTH PLAIN AGFsaWNlAGJhZA==").await;
+    assert_eq!(code, 421);
+    assert!(s.closed().await);
+    server.stop().await;
+}
+
+/// Below the block, a failing client keeps its session and may retry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_below_the_block_keep_the_session() {
+    let server = start_server_extra("max_failures = 3\n").await;
+    let mut c = Client::connect_tls(&server, server.imaps, "imap").await;
+    assert!(c.line().await.starts_with("* OK"));
+    let r = c.cmd("f", &format!("LOGIN {ALICE} not-a-token")).await;
+    assert!(r.last().unwrap().starts_with("f NO"), "{r:#?}");
+    let r = c.cmd("g", "AUTHENTICATE XOAUTH2 Z2FyYmFnZQ==").await;
+    assert_eq!(status(r.last().unwrap()), "BAD", "{r:#?}");
+    let login = format!(
+        "AUTHENTICATE OAUTHBEARER {}",
+        oauthbearer(ALICE, &server.token(ALICE))
+    );
+    c.ok("a", &login).await;
+    server.stop().await;
+}

@@ -97,6 +97,13 @@ impl AuthContext {
         result
     }
 
+    /// Counts a failure that never reached the validator (a message that
+    /// cannot be decoded, a PLAIN authzid of another user): guessing with
+    /// broken messages is throttled like guessing with bad tokens.
+    pub fn record_failure(&self) {
+        self.limiter.record_failure(self.peer);
+    }
+
     /// True when this client has failed too often to be heard at all.
     pub fn is_blocked(&self) -> bool {
         self.limiter.is_blocked(self.peer)
@@ -167,15 +174,15 @@ impl SaslExchange {
                         State::AwaitPassword(String::from_utf8_lossy(user.expose()).into_owned());
                     SaslStep::Challenge(B64.decode(LOGIN_PASSWORD_CHALLENGE).unwrap_or_default())
                 }
-                Err(e) => SaslStep::Malformed(e),
+                Err(e) => self.malformed(e),
             },
             State::AwaitPassword(user) => match sasl::decode_base64(line) {
                 Ok(password) => self.finish(self.ctx.login(&password, Some(&user)).await),
-                Err(e) => SaslStep::Malformed(e),
+                Err(e) => self.malformed(e),
             },
             State::AwaitMessage => match sasl::decode_base64(line) {
                 Ok(message) => self.message(message).await,
-                Err(e) => SaslStep::Malformed(e),
+                Err(e) => self.malformed(e),
             },
         }
     }
@@ -188,7 +195,7 @@ impl SaslExchange {
                     let result = self.ctx.login(&m.token, m.authzid.as_deref()).await;
                     self.finish_with_error_challenge(result, true)
                 }
-                Err(e) => SaslStep::Malformed(e),
+                Err(e) => self.malformed(e),
             },
             Mechanism::XOAuth2 => match sasl::parse_xoauth2(message.expose()) {
                 Ok(m) => {
@@ -196,7 +203,7 @@ impl SaslExchange {
                     let result = self.ctx.login(&m.token, user).await;
                     self.finish_with_error_challenge(result, false)
                 }
-                Err(e) => SaslStep::Malformed(e),
+                Err(e) => self.malformed(e),
             },
             Mechanism::Plain => match sasl::parse_plain(message.expose()) {
                 Ok(p) => {
@@ -205,6 +212,7 @@ impl SaslExchange {
                         .is_some_and(|z| !z.is_empty() && !z.eq_ignore_ascii_case(&p.authcid))
                     {
                         // Acting as another user is not supported (RFC 4616 §2).
+                        self.ctx.record_failure();
                         return self.finish(Err(SaslFailure {
                             cause: None,
                             temporary: false,
@@ -213,10 +221,17 @@ impl SaslExchange {
                     let result = self.ctx.login(&p.password, Some(&p.authcid)).await;
                     self.finish(result)
                 }
-                Err(e) => SaslStep::Malformed(e),
+                Err(e) => self.malformed(e),
             },
             Mechanism::Login => SaslStep::Cancelled,
         }
+    }
+
+    /// A client message that cannot be decoded: counted as a failed login.
+    fn malformed(&mut self, e: SaslError) -> SaslStep {
+        self.state = State::Done;
+        self.ctx.record_failure();
+        SaslStep::Malformed(e)
     }
 
     fn finish(&mut self, result: Result<Principal, SaslFailure>) -> SaslStep {

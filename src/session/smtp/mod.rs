@@ -272,6 +272,13 @@ impl SmtpSession {
             SaslStep::Failure(f) if f.temporary => {
                 self.simple(454, (4, 7, 0), "Temporary authentication failure");
             }
+            SaslStep::Failure(_) | SaslStep::Malformed(_) if self.auth_context().is_blocked() => {
+                // This failure was one too many: the address is not heard any more.
+                tracing::info!("closing: too many failed logins from this address");
+                self.sasl = None;
+                self.simple(421, (4, 7, 0), "Too many failed logins; closing");
+                return SmtpFlow::Close;
+            }
             SaslStep::Failure(f) => {
                 tracing::info!(reason = %f.reason(), "AUTH failed");
                 self.simple(535, (5, 7, 8), "Authentication credentials invalid");

@@ -34,10 +34,11 @@ impl ImapSession {
         }
         let ctx = self.auth_context();
         if ctx.is_blocked() {
-            return Err(no(Some("UNAVAILABLE"), "Too many failed logins; try later"));
+            return Err(self.end_blocked());
         }
         match ctx.login(&password, Some(username)).await {
             Ok(principal) => self.start_session(principal).await,
+            Err(_) if ctx.is_blocked() => Err(self.end_blocked()),
             Err(failure) => Err(login_failure(&failure)),
         }
     }
@@ -61,7 +62,8 @@ impl ImapSession {
         };
         let ctx = self.auth_context();
         if ctx.is_blocked() {
-            return refuse(no(Some("UNAVAILABLE"), "Too many failed logins; try later"));
+            let e = self.end_blocked();
+            return refuse(e);
         }
         let (exchange, step) = SaslExchange::start(mech, initial, ctx).await;
         self.sasl = Some((tag.to_string(), exchange));
@@ -87,6 +89,9 @@ impl ImapSession {
         {
             self.finish(&tag, result);
         }
+        if matches!(self.state, State::Logout) {
+            return ImapFlow::Close;
+        }
         flow
     }
 
@@ -100,6 +105,9 @@ impl ImapSession {
                 return (ImapFlow::AuthLine, None);
             }
             SaslStep::Success(principal) => self.start_session(principal).await,
+            SaslStep::Failure(_) | SaslStep::Malformed(_) if self.auth_context().is_blocked() => {
+                Err(self.end_blocked())
+            }
             SaslStep::Failure(f) => Err(login_failure(&f)),
             SaslStep::Cancelled => Err(CommandError::Bad("Authentication cancelled".into())),
             SaslStep::Malformed(e) => {
@@ -134,6 +142,18 @@ impl ImapSession {
         });
         let caps = self.capabilities();
         Ok((Some(format!("CAPABILITY {caps}")), "Logged in".into()))
+    }
+}
+
+impl ImapSession {
+    /// An address that has failed too often (`[auth] max_failures`) is not
+    /// heard any more: `BYE` (RFC 9051 §7.1.5), the tagged `NO
+    /// [UNAVAILABLE]`, and the connection closes.
+    fn end_blocked(&mut self) -> CommandError {
+        tracing::info!("closing: too many failed logins from this address");
+        self.untagged("BYE Too many failed logins from your address; try later");
+        self.state = State::Logout;
+        no(Some("UNAVAILABLE"), "Too many failed logins; try later")
     }
 }
 
