@@ -155,6 +155,10 @@ pub struct Limits {
     pub idle_authenticated_secs: u64,
     /// Recipients per SMTP transaction.
     pub max_recipients: usize,
+    /// Mailboxes per account.
+    pub max_mailboxes: usize,
+    /// Distinct keywords (user flags) per mailbox, hence per message.
+    pub max_keywords: usize,
     /// Storage quota per account in bytes (RFC 9208 STORAGE); 0: none.
     pub quota_bytes: u64,
     /// Message quota per account (RFC 9208 MESSAGE); 0: none.
@@ -176,6 +180,8 @@ impl Default for Limits {
             idle_unauthenticated_secs: 60,
             idle_authenticated_secs: 31 * 60,
             max_recipients: 100,
+            max_mailboxes: 10_000,
+            max_keywords: 256,
             quota_bytes: 0,
             quota_messages: 0,
         }

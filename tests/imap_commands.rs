@@ -414,6 +414,38 @@ async fn quota() {
     server.stop().await;
 }
 
+/// RFC 5530 LIMIT: `[limits] max_keywords` caps a mailbox's keywords for
+/// STORE and APPEND alike, and `max_mailboxes` caps CREATE.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keyword_and_mailbox_limits() {
+    let server = start_server_extra("[limits]\nmax_keywords = 3\nmax_mailboxes = 7\n").await;
+    let mut c = imap_tls_login(&server, ALICE).await;
+    let m = msg("k", "body");
+    let r = c
+        .cmd(
+            "a",
+            &format!("APPEND INBOX (k1 k2 k3 k4) {{{}+}}\r\n{m}", m.len()),
+        )
+        .await;
+    assert!(tagged(&r).starts_with("a NO [LIMIT]"), "{r:?}");
+    append(&mut c, "INBOX", "k1 k2 \\Seen", &m).await;
+    c.ok("s", "SELECT INBOX").await;
+    c.ok("t", "STORE 1 +FLAGS (k3)").await;
+    let r = c.cmd("u", "STORE 1 +FLAGS (k4)").await;
+    assert!(tagged(&r).starts_with("u NO [LIMIT]"), "{r:?}");
+    // A keyword the mailbox knows is no new one.
+    append(&mut c, "INBOX", "k1 K3", &m).await;
+
+    let have = c.ok("l", "LIST \"\" *").await.len() - 1;
+    for i in have..7 {
+        c.ok("c", &format!("CREATE box{i}")).await;
+    }
+    let r = c.cmd("x", "CREATE onemore").await;
+    assert!(tagged(&r).starts_with("x NO [LIMIT]"), "{r:?}");
+    drop(c);
+    server.stop().await;
+}
+
 // ---------------------------------------------------------------------------
 // FETCH
 // ---------------------------------------------------------------------------

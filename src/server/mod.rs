@@ -7,6 +7,7 @@
 
 mod conn;
 pub mod deflate;
+mod fdlimit;
 mod imap;
 pub mod memory;
 mod smtp;
@@ -126,6 +127,27 @@ pub async fn run_with_store(
             stop: stop_rx.clone(),
         };
         accept_tasks.push(tokio::spawn(accept_loop(listener, service, ctx)));
+    }
+    match fdlimit::raise() {
+        Some(nofile) => {
+            let room = fdlimit::connections_for(nofile);
+            let max = config.limits.max_connections as u64;
+            if room < max {
+                tracing::warn!(
+                    open_files = nofile,
+                    connections = room,
+                    max_connections = max,
+                    "the open-file limit holds fewer connections than [limits] max_connections; raise the hard limit (systemd LimitNOFILE=)"
+                );
+            } else {
+                tracing::info!(
+                    open_files = nofile,
+                    connections = max,
+                    "connection capacity"
+                );
+            }
+        }
+        None => tracing::warn!("cannot read the open-file limit"),
     }
     tracing::info!(hostname = %config.hostname, "tokenmail is serving");
 

@@ -41,6 +41,22 @@ impl ImapSession {
         }
         let total: u64 = raws.iter().map(|r| r.len() as u64).sum();
         self.check_quota(total, raws.len() as u64)?;
+        // The same cap as STORE's (`[limits] max_keywords`): APPEND must not
+        // be the way around it.
+        let mut new_keywords: Vec<&str> = Vec::new();
+        for flag in messages.iter().flat_map(|m| &m.flags) {
+            let f = flag.as_str();
+            if !f.starts_with('\\')
+                && !crate::store::has_flag(&info.record.keywords, f)
+                && !new_keywords.iter().any(|k| k.eq_ignore_ascii_case(f))
+            {
+                new_keywords.push(f);
+            }
+        }
+        if info.record.keywords.len() + new_keywords.len() > self.shared.config.limits.max_keywords
+        {
+            return Err(no(Some("LIMIT"), "Too many keywords in this mailbox"));
+        }
         let (raws, parsed): (Vec<Vec<u8>>, Vec<Parsed>) =
             blocking(|| raws.into_iter().map(Parsed::prepare).unzip());
         let new: Vec<NewMessage<'_>> = raws

@@ -4,9 +4,6 @@
 
 use crate::session::imap::{CommandResult, ImapSession, names, no, ok};
 
-/// Most mailboxes per account.
-pub const MAX_MAILBOXES: usize = 10_000;
-
 /// RFC 6154 §2 attributes a mailbox may be created with.
 const SPECIAL_USE: [&str; 7] = [
     "\\All",
@@ -45,7 +42,7 @@ impl ImapSession {
         };
         let account = self.logged_in().account;
         let store = self.shared.store.clone();
-        if store.mailboxes(account)?.len() >= MAX_MAILBOXES {
+        if store.mailboxes(account)?.len() >= self.shared.config.limits.max_mailboxes {
             return Err(no(Some("LIMIT"), "Too many mailboxes"));
         }
         store.create_mailbox(account, &name, special)?;

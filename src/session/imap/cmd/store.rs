@@ -8,9 +8,6 @@ use crate::session::imap::uidmap::compact_set;
 use crate::session::imap::{CommandResult, ImapSession, bad, blocking, no, ok, ok_code};
 use crate::store::FlagOp;
 
-/// Most keywords per mailbox; a STORE that would add more is refused.
-pub const MAX_KEYWORDS: usize = 256;
-
 impl ImapSession {
     /// STORE / UID STORE FLAGS, +FLAGS, -FLAGS (.SILENT).
     pub(in crate::session::imap) async fn cmd_store(
@@ -50,7 +47,9 @@ impl ImapSession {
             .iter()
             .filter(|f| !f.starts_with('\\') && !crate::store::has_flag(&sel.keywords, f))
             .count();
-        if op != FlagOp::Remove && sel.keywords.len() + new_keywords > MAX_KEYWORDS {
+        if op != FlagOp::Remove
+            && sel.keywords.len() + new_keywords > self.shared.config.limits.max_keywords
+        {
             return Err(no(Some("LIMIT"), "Too many keywords in this mailbox"));
         }
         let messages = sel.uids.resolve(&set, uid_mode);
