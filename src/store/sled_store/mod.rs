@@ -120,8 +120,17 @@ impl SledStore {
             }
         });
         let purger = purge::Purger::start(tree.clone(), blobs.clone())?;
+        // sled 0.34 keeps its log in `DIR/db`; see `flush.rs` for why we
+        // fsync it ourselves.
+        let log = std::fs::File::open(dir.join("db")).map_err(blob_error)?;
         Ok(SledStore {
-            flusher: GroupFlusher::new(db.clone(), durability.clone(), blobs.clone(), on_durable),
+            flusher: GroupFlusher::new(
+                db.clone(),
+                log,
+                durability.clone(),
+                blobs.clone(),
+                on_durable,
+            ),
             db,
             tree,
             durability,
