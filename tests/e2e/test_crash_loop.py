@@ -147,3 +147,37 @@ def test_acknowledged_mail_survives_sigkill_at_random_moments(server_factory, ss
         before = now
     print(f"{KILLS} kills, {acked_total} acknowledged messages, {len(before)} stored")
     assert acked_total >= KILLS, "too little traffic reached the server to prove anything"
+
+
+def test_sigterm_under_load_exits_cleanly_and_keeps_everything(server_factory, ssl_ctx):
+    """CONTRACT.md `serve`: SIGTERM stops accepting, ends the sessions, flushes and exits 0,
+    also while clients are submitting and appending; a restart serves the same state."""
+    srv = server_factory()
+    alice, bob = unique_user("alice"), unique_user("bob")
+    ensure_mailbox(srv, ssl_ctx, alice)
+    ensure_mailbox(srv, ssl_ctx, bob)
+    uidvalidity, before = _inbox(srv, ssl_ctx, bob)
+    acked: dict[str, int | None] = {}
+    for round_no in range(5):
+        traffic = Traffic(srv, ssl_ctx, alice, bob, round_no)
+        traffic.start()
+        time.sleep(0.5)
+        started = time.monotonic()
+        rc = srv.stop()
+        took = time.monotonic() - started
+        traffic.finish()
+        assert rc == 0, f"round {round_no}: exit status {rc}\n{srv.stderr()}"
+        assert took < 15, f"round {round_no}: SIGTERM took {took:.1f} s"
+        acked.update(traffic.acked)
+        assert traffic.acked, f"round {round_no}: no traffic before the stop"
+        srv.start()
+        validity_now, now = _inbox(srv, ssl_ctx, bob)
+        assert validity_now == uidvalidity
+        lost = sorted(set(acked) - set(now))
+        assert not lost, f"round {round_no}: {len(lost)} acknowledged messages lost: {lost[:5]}"
+        for mid, uid in acked.items():
+            if uid is not None:
+                assert now[mid] == uid
+        for mid, uid in before.items():
+            assert now.get(mid) == uid
+        before = now
