@@ -200,14 +200,14 @@ pub(crate) enum Lookup {
 
 /// The usable keys of one JWKS.
 #[derive(Default)]
-pub(crate) struct KeySet {
+pub struct KeySet {
     keys: Vec<Arc<VerifyKey>>,
 }
 
 impl KeySet {
     /// Parses a JWK Set document (RFC 7517 §5), skipping unusable keys. Fails when the
     /// document is not a JWKS or holds no usable key.
-    pub(crate) fn parse(doc: &Value) -> Result<KeySet, String> {
+    pub fn parse(doc: &Value) -> Result<KeySet, String> {
         let keys = doc
             .get("keys")
             .and_then(Value::as_array)
@@ -228,8 +228,14 @@ impl KeySet {
         Ok(KeySet { keys: usable })
     }
 
-    pub(crate) fn len(&self) -> usize {
+    /// How many usable keys the set holds.
+    pub fn len(&self) -> usize {
         self.keys.len()
+    }
+
+    /// Whether it holds none (never, for a set [`KeySet::parse`] returned).
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
     }
 
     /// Selects the key for a token (RFC 7515 §4.1.4): by `kid`; a token without `kid`, or
