@@ -24,7 +24,12 @@ from tmclient import ensure_mailbox, imap_login, smtp_login, unique_user
 pytestmark = pytest.mark.slow
 
 SYNC_LINE = re.compile(
-    r"^\d+\s+(\d+\.\d+)\s+(fsync|fdatasync)\(\d+<([^>]*)>\)\s+=\s+0\s+<(\d+\.\d+)>")
+    r"^(\d+)\s+(\d+\.\d+)\s+(fsync|fdatasync)\(\d+<([^>]*)>\)\s+=\s+0\s+<(\d+\.\d+)>")
+# With several threads syncing at once strace splits a call in two lines.
+UNFINISHED = re.compile(
+    r"^(\d+)\s+(\d+\.\d+)\s+(fsync|fdatasync)\(\d+<([^>]*)>\s*<unfinished \.\.\.>")
+RESUMED = re.compile(
+    r"^(\d+)\s+(\d+\.\d+)\s+<\.\.\. (fsync|fdatasync) resumed>\s*\)\s+=\s+0\s+<(\d+\.\d+)>")
 
 
 def _message(user: str, n: int) -> bytes:
@@ -35,11 +40,16 @@ def _message(user: str, n: int) -> bytes:
 def _syncs(path) -> list[tuple[float, float, str]]:
     """(start, end, file) of every successful fsync/fdatasync strace recorded."""
     out = []
+    pending: dict[str, tuple[float, str]] = {}
     for line in path.read_text().splitlines():
-        m = SYNC_LINE.match(line)
-        if m:
-            start = float(m.group(1))
-            out.append((start, start + float(m.group(4)), m.group(3)))
+        if m := SYNC_LINE.match(line):
+            start = float(m.group(2))
+            out.append((start, start + float(m.group(5)), m.group(4)))
+        elif m := UNFINISHED.match(line):
+            pending[m.group(1)] = (float(m.group(2)), m.group(4))
+        elif (m := RESUMED.match(line)) and m.group(1) in pending:
+            start, file = pending.pop(m.group(1))
+            out.append((start, start + float(m.group(4)), file))
     return out
 
 
