@@ -87,13 +87,29 @@ fn main() -> ExitCode {
     }
 }
 
+/// The default log filter (`RUST_LOG` replaces it). rustls warns about what
+/// clients send in their hello, such as an IP address as SNI (imaptest and
+/// some phones do that on every connection): client behaviour, not a server
+/// problem, so only its errors are shown.
+const DEFAULT_LOG_FILTER: &str = "info,sled=warn,rustls=error";
+
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sled=warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG_FILTER));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
+    // A panic (a bug) is logged like everything else, with its place, so the
+    // admin finds it in the same log as the connection it ended.
+    std::panic::set_hook(Box::new(|info| {
+        let backtrace = std::backtrace::Backtrace::capture();
+        if backtrace.status() == std::backtrace::BacktraceStatus::Captured {
+            tracing::error!(%info, %backtrace, "panic");
+        } else {
+            tracing::error!(%info, "panic (RUST_BACKTRACE=1 logs the backtrace)");
+        }
+    }));
 }
 
 /// Prints one line and returns the exit code for a failure.

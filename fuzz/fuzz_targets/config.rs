@@ -1,16 +1,8 @@
-//! Fuzzes the configuration loader on arbitrary TOML text: it either
-//! returns a config or one error naming a key, and never panics.
+//! The `config` fuzz target: the check itself is `fuzz/checks/config.rs`, which
+//! `tests/fuzz_regressions.rs` also runs on every committed input.
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-use tokenmail::config::Config;
+#[path = "../checks/config.rs"]
+mod check;
 
-fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else {
-        return;
-    };
-    match Config::parse(text, std::path::Path::new("fuzz.toml")) {
-        Ok(config) => assert!(!config.domains.is_empty()),
-        Err(e) => assert!(!e.to_string().is_empty()),
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| check::check(data));

@@ -1,28 +1,8 @@
-//! The COMPRESS=DEFLATE layer (RFC 4978): arbitrary compressed input from a
-//! client is inflated in bounded steps without panicking, and anything the
-//! server compresses inflates back to the same bytes.
+//! The `deflate` fuzz target: the check itself is `fuzz/checks/deflate.rs`, which
+//! `tests/fuzz_regressions.rs` also runs on every committed input.
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-use tokenmail::server::deflate::{Deflate, MAX_INFLATE};
+#[path = "../checks/deflate.rs"]
+mod check;
 
-fuzz_target!(|data: &[u8]| {
-    let mut peer = Deflate::new();
-    peer.input().extend_from_slice(data);
-    let mut out = Vec::new();
-    for _ in 0..64 {
-        match peer.inflate(&mut out) {
-            Ok(n) if n > 0 => assert!(n <= MAX_INFLATE),
-            _ => break,
-        }
-        out.clear();
-    }
-
-    let mut server = Deflate::new();
-    let mut client = Deflate::new();
-    let wire = server.deflate(data);
-    client.input().extend_from_slice(&wire);
-    let mut got = Vec::new();
-    while client.inflate(&mut got).is_ok_and(|n| n > 0) {}
-    assert_eq!(got, data);
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| check::check(data));

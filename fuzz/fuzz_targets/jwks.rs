@@ -1,16 +1,8 @@
-//! Fuzzes the JWK Set parser (RFC 7517 §5, RFC 7518 §6) on arbitrary JSON
-//! and bytes: nothing may panic, and a set that parses holds at least one
-//! usable key.
+//! The `jwks` fuzz target: the check itself is `fuzz/checks/jwks.rs`, which
+//! `tests/fuzz_regressions.rs` also runs on every committed input.
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-use tokenmail::auth::jwks::KeySet;
+#[path = "../checks/jwks.rs"]
+mod check;
 
-fuzz_target!(|data: &[u8]| {
-    let Ok(doc) = serde_json::from_slice::<serde_json::Value>(data) else {
-        return;
-    };
-    if let Ok(set) = KeySet::parse(&doc) {
-        assert!(!set.is_empty());
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| check::check(data));

@@ -1,19 +1,8 @@
-//! Mailbox names in modified UTF-7 (RFC 3501 §5.1.3): decoding arbitrary
-//! text never panics, and whatever decodes re-encodes to a name that decodes
-//! the same; encoding any string decodes back to it.
+//! The `mailbox_name` fuzz target: the check itself is `fuzz/checks/mailbox_name.rs`, which
+//! `tests/fuzz_regressions.rs` also runs on every committed input.
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-use tokenmail::proto::imap::mutf7;
+#[path = "../checks/mailbox_name.rs"]
+mod check;
 
-fuzz_target!(|data: &[u8]| {
-    let text = String::from_utf8_lossy(data);
-    if let Ok(name) = mutf7::decode(&text) {
-        let again = mutf7::encode(&name);
-        assert_eq!(mutf7::decode(&again).as_deref(), Ok(name.as_str()));
-    }
-    assert_eq!(
-        mutf7::decode(&mutf7::encode(&text)).as_deref(),
-        Ok(text.as_ref())
-    );
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| check::check(data));

@@ -1,36 +1,8 @@
-//! Parses arbitrary bytes as a stored message (what delivery and APPEND do) and renders
-//! everything FETCH can ask of it: ENVELOPE, BODY, BODYSTRUCTURE and a spread of
-//! `BODY[section]`s. Must never panic, overflow the stack or loop.
+//! The `message_summary` fuzz target: the check itself is `fuzz/checks/message_summary.rs`, which
+//! `tests/fuzz_regressions.rs` also runs on every committed input.
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-use tokenmail::message::{MessageSummary, SectionText};
+#[path = "../checks/message_summary.rs"]
+mod check;
 
-fuzz_target!(|data: &[u8]| {
-    let summary = MessageSummary::parse(data);
-    let mut out = Vec::new();
-    summary.write_envelope(&mut out);
-    summary.write_body_structure(&mut out, true);
-    summary.write_body_structure(&mut out, false);
-
-    let fields = vec!["Subject".to_string(), "content-type".to_string()];
-    let texts = [
-        None,
-        Some(SectionText::Header),
-        Some(SectionText::Text),
-        Some(SectionText::Mime),
-        Some(SectionText::HeaderFields {
-            not: false,
-            fields: fields.clone(),
-        }),
-        Some(SectionText::HeaderFields { not: true, fields }),
-    ];
-    let paths: [&[u32]; 7] = [&[], &[1], &[2], &[1, 1], &[2, 1], &[1, 2, 1], &[u32::MAX]];
-    for path in paths {
-        for text in &texts {
-            let _ = summary.section(data, path, text.as_ref());
-        }
-    }
-    // The whole message is always there, byte for byte.
-    assert_eq!(summary.section(data, &[], None).as_deref(), Some(data));
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| check::check(data));

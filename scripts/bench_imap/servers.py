@@ -1,10 +1,12 @@
-"""The two servers under test, each started by the benchmark on loopback with
-its own configuration, data, certificate, ports and logs in the work dir.
+"""The servers under test, each started by a benchmark on loopback with its
+own configuration, data, certificate, ports and logs in the work dir.
 
 Nothing here touches a system service: Dovecot runs in the foreground
 (`dovecot -F -c FILE`) as a child of the benchmark, with its own base_dir,
 state_dir, instance_name, log files and one imaps listener on a free
-127.0.0.1 port; tokenmail runs as `tokenmail serve --config FILE`.
+127.0.0.1 port; Postfix runs as `postfix -c DIR start-fg` with its own
+config directory, queue and maildir; tokenmail runs as
+`tokenmail serve --config FILE`.
 """
 
 from __future__ import annotations
@@ -144,8 +146,9 @@ class Tokenmail(Server):
         self.log = self.dir / "stderr.log"
         ports = free_ports(5)
         self.port = ports[1]
+        self.submission_port = ports[3]
         self.ports = ports
-        self.config.write_text(f"""# Written by scripts/bench-imap.
+        self.config.write_text(f"""# Written by a benchmark script (scripts/bench-*).
 hostname = "localhost"
 domains = ["example.test"]
 data_dir = {json.dumps(str(self.dir / "data"))}
@@ -350,6 +353,112 @@ protocol imap {{
                     "Killed with signal 15" not in line:  # our SIGTERM at the end
                 out.append(line.strip())
         return out
+
+
+class Postfix(Server):
+    """Postfix 3 from Debian as a private instance with local delivery.
+
+    Its own config directory, queue_directory and data_directory in the work
+    dir (`postfix -c DIR start-fg`, in the foreground as a child of the
+    benchmark; no chroot), one smtpd on a free 127.0.0.1 port with implicit
+    TLS (`smtpd_tls_wrappermode`, as on port 465), clients from 127.0.0.0/8
+    allowed to send without AUTH (Postfix has no SASL of its own; a site would
+    add Dovecot's), and virtual(8) delivery of `bench@example.test` into a
+    maildir owned by `nobody`. Postfix answers 250 once the queue file is
+    fsynced, before delivery; `delivered()` counts what reached the maildir.
+    """
+
+    name = "postfix"
+
+    def __init__(self, workdir: Path, cert: Path, key: Path):
+        self.dir = workdir
+        self.conf = self.dir / "conf"
+        self.mail = self.dir / "mail"
+        self.log = self.dir / "postfix.log"
+        for d in (self.conf, self.dir / "queue", self.dir / "data", self.mail):
+            d.mkdir(parents=True, exist_ok=True)
+        self.dir.chmod(0o755)
+        pw = pwd.getpwnam("postfix")
+        os.chown(self.dir / "data", pw.pw_uid, pw.pw_gid)
+        try:
+            nobody = pwd.getpwnam("nobody")
+            uid, gid = nobody.pw_uid, nobody.pw_gid
+        except KeyError:
+            uid = gid = 65534
+        os.chown(self.mail, uid, gid)
+        check_reachable(self.mail, uid)
+        self.port = free_ports(1)[0]
+        (self.conf / "main.cf").write_text(f"""# Written by a benchmark script: a private Postfix on loopback.
+compatibility_level = 3.6
+queue_directory = {self.dir / "queue"}
+data_directory = {self.dir / "data"}
+mail_owner = postfix
+setgid_group = postdrop
+maillog_file = {self.log}
+maillog_file_prefixes = {self.dir}
+inet_interfaces = {HOST}
+inet_protocols = ipv4
+myhostname = localhost
+mydestination =
+mynetworks = 127.0.0.0/8
+smtpd_relay_restrictions = permit_mynetworks, reject
+alias_maps =
+alias_database =
+virtual_mailbox_domains = example.test
+virtual_mailbox_base = {self.mail}
+virtual_mailbox_maps = inline:{{ {self.user}=bench/Maildir/ }}
+virtual_uid_maps = static:{uid}
+virtual_gid_maps = static:{gid}
+smtpd_tls_cert_file = {cert}
+smtpd_tls_key_file = {key}
+smtpd_tls_security_level = may
+""")
+        master = []
+        for line in Path("/etc/postfix/master.cf").read_text().splitlines():
+            fields = line.split()
+            if line.startswith("smtp ") and len(fields) > 2 and fields[1] == "inet":
+                master.append(f"{HOST}:{self.port} inet n - n - - smtpd")
+                master.append("  -o smtpd_tls_wrappermode=yes")
+            elif line and not line[0].isspace() and not line.startswith("#") and len(fields) >= 8:
+                fields[4] = "n"  # no chroot: the queue is in the work dir
+                master.append(" ".join(fields))
+            else:
+                master.append(line)
+        (self.conf / "master.cf").write_text("\n".join(master) + "\n")
+
+    def version(self) -> str:
+        p = subprocess.run(["postconf", "-c", str(self.conf), "-h", "mail_version"],
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
+        return "Postfix " + p.stdout.strip()
+
+    def start(self) -> None:
+        with open(self.dir / "stderr.log", "ab") as err:
+            self.proc = subprocess.Popen(
+                ["postfix", "-c", str(self.conf), "start-fg"],
+                stdin=subprocess.DEVNULL, stdout=err, stderr=err, start_new_session=True)
+        wait_listening(self.proc, [self.port], "postfix", self.log)
+
+    def delivered(self) -> int:
+        new = self.mail / "bench" / "Maildir" / "new"
+        try:
+            return sum(1 for _ in os.scandir(new))
+        except OSError:
+            return 0
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        subprocess.run(["postfix", "-c", str(self.conf), "stop"], stdin=subprocess.DEVNULL,
+                       capture_output=True, timeout=60)
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+    def log_findings(self) -> list[str]:
+        return [line.strip() for line in tail(self.log, 10_000_000).splitlines()
+                if re.search(r"\b(warning|error|fatal|panic):", line)]
 
 
 def check_reachable(path: Path, uid: int) -> None:

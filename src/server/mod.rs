@@ -2,10 +2,11 @@
 //! shape: `run(config, shutdown)`, a broadcast to every connection, a
 //! semaphore capping connections).
 //!
-//! A panic inside one connection's task is contained by tokio: that task
-//! ends, the server goes on.
+//! A panic inside one connection ends that connection only, releasing what
+//! it held, and is logged (`contain.rs`); the server goes on.
 
 mod conn;
+mod contain;
 pub mod deflate;
 mod fdlimit;
 mod imap;
@@ -283,14 +284,21 @@ async fn accept_loop(listener: TcpListener, service: Service, ctx: AcceptContext
         let stop = ctx.stop.clone();
         let slot = shared.slots.connect(peer.ip());
         tokio::spawn(async move {
-            match slot {
-                Some(slot) => {
-                    connection(tcp, peer, service, shared, acceptor, stop).await;
-                    drop(slot);
+            let ended = contain::contain(async move {
+                // Owned here, so a panic below releases them as well.
+                let _held = permit;
+                match slot {
+                    Some(slot) => {
+                        let _slot = slot;
+                        connection(tcp, peer, service, shared, acceptor, stop).await;
+                    }
+                    None => refuse(tcp, peer, service).await,
                 }
-                None => refuse(tcp, peer, service).await,
+            })
+            .await;
+            if let contain::Ended::Panicked(panic) = ended {
+                tracing::error!(%peer, ?service, %panic, "internal error: the session panicked; its connection is closed, the others go on");
             }
-            drop(permit);
         });
     }
 }

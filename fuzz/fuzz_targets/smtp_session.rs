@@ -1,0 +1,8 @@
+//! The `smtp_session` fuzz target: the check itself is `fuzz/checks/smtp_session.rs`, which
+//! `tests/fuzz_regressions.rs` also runs on every committed input.
+#![no_main]
+
+#[path = "../checks/smtp_session.rs"]
+mod check;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| check::check(data));
