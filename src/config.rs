@@ -159,6 +159,11 @@ pub struct Limits {
     pub max_mailboxes: usize,
     /// Distinct keywords (user flags) per mailbox, hence per message.
     pub max_keywords: usize,
+    /// Deepest nesting of MIME containers (multipart, message/rfc822) that is
+    /// parsed; deeper ones are served as one opaque part.
+    pub max_mime_depth: usize,
+    /// Most MIME parts listed per message; the rest stay in their parent's body.
+    pub max_mime_parts: usize,
     /// Storage quota per account in bytes (RFC 9208 STORAGE); 0: none.
     pub quota_bytes: u64,
     /// Message quota per account (RFC 9208 MESSAGE); 0: none.
@@ -182,6 +187,8 @@ impl Default for Limits {
             max_recipients: 100,
             max_mailboxes: 10_000,
             max_keywords: 256,
+            max_mime_depth: crate::message::MAX_DEPTH,
+            max_mime_parts: crate::message::MAX_PARTS,
             quota_bytes: 0,
             quota_messages: 0,
         }
@@ -565,6 +572,18 @@ impl Validator<'_> {
                 return Err(self.invalid(key, "must be at least 1"));
             }
         }
+        if !(1..=crate::message::DEPTH_CEILING).contains(&limits.max_mime_depth) {
+            return Err(self.invalid(
+                "limits.max_mime_depth",
+                &format!("must be 1 to {}", crate::message::DEPTH_CEILING),
+            ));
+        }
+        if !(1..=crate::message::PARTS_CEILING).contains(&limits.max_mime_parts) {
+            return Err(self.invalid(
+                "limits.max_mime_parts",
+                &format!("must be 1 to {}", crate::message::PARTS_CEILING),
+            ));
+        }
         for (key, value) in [
             ("limits.tls_handshake_secs", limits.tls_handshake_secs),
             ("limits.write_timeout_secs", limits.write_timeout_secs),
@@ -702,5 +721,27 @@ audience = "tokenmail"
         assert_eq!(issuers.len(), 2);
         assert_eq!(issuers[1].issuer, "http://127.0.0.1:8080/dev");
         assert_eq!(issuers[1].audience, "tokenmail");
+    }
+
+    #[test]
+    fn mime_limits_are_bounded() {
+        let c = parse(GOOD).unwrap();
+        assert_eq!(
+            (c.limits.max_mime_depth, c.limits.max_mime_parts),
+            (32, 10_000)
+        );
+        for bad in [
+            "max_mime_depth = 0",
+            "max_mime_depth = 65",
+            "max_mime_parts = 0",
+        ] {
+            let e = parse(&format!("{GOOD}\n[limits]\n{bad}\n"))
+                .unwrap_err()
+                .to_string();
+            let key = bad.split(' ').next().unwrap();
+            assert!(e.contains(&format!("limits.{key}")), "{e}");
+        }
+        let c = parse(&format!("{GOOD}\n[limits]\nmax_mime_depth = 64\n")).unwrap();
+        assert_eq!(c.limits.max_mime_depth, 64);
     }
 }

@@ -98,4 +98,4 @@ impl Parsed {
 }
 pub use section::SectionText;
 pub use summary::MessageSummary;
-pub use walk::{MAX_ADDRESSES, MAX_DEPTH, MAX_PARTS};
+pub use walk::{DEPTH_CEILING, MAX_ADDRESSES, MAX_DEPTH, MAX_PARTS, PARTS_CEILING, set_limits};

@@ -14,19 +14,39 @@
 //! - It decodes every body (base64, charsets), which FETCH never needs.
 //!
 //! One pass, linear in the message size times the (capped) number of open boundaries.
-//! Recursion is bounded by [`MAX_DEPTH`]; the number of parts by [`MAX_PARTS`].
+//! Recursion is bounded by [`MAX_DEPTH`]; the number of parts by [`MAX_PARTS`]
+//! (the defaults; `[limits] max_mime_depth` and `max_mime_parts` change them for the
+//! process through [`set_limits`], up to [`DEPTH_CEILING`] and [`PARTS_CEILING`]).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::bodystructure::{Part, PartKind, Span};
 use super::envelope::Envelope;
 use super::header::{is_blank, is_field_start, line_end};
 use super::mime::{MimeFields, describe, opaque, plain_text, set_type};
 
-/// Deepest nesting of multipart and message/rfc822 containers. A container deeper than
-/// this becomes an opaque `APPLICATION/OCTET-STREAM` leaf covering its bytes.
+/// Deepest nesting of multipart and message/rfc822 containers, by default. A container
+/// deeper than this becomes an opaque `APPLICATION/OCTET-STREAM` leaf covering its bytes.
 pub const MAX_DEPTH: usize = 32;
-/// Most parts recorded per message. Once reached, containers become opaque leaves and
-/// further parts of an open multipart are not listed (their bytes stay in its body).
+/// Most parts recorded per message, by default. Once reached, containers become opaque
+/// leaves and further parts of an open multipart are not listed (their bytes stay in
+/// its body).
 pub const MAX_PARTS: usize = 10_000;
+/// The deepest nesting a configuration may allow: the walk recurses once per level.
+pub const DEPTH_CEILING: usize = 64;
+/// The most parts a configuration may allow.
+pub const PARTS_CEILING: usize = 100_000;
+
+static DEPTH: AtomicUsize = AtomicUsize::new(MAX_DEPTH);
+static PARTS: AtomicUsize = AtomicUsize::new(MAX_PARTS);
+
+/// Sets the nesting and part limits of every later walk in this process (the server
+/// calls it once at start from `[limits]`; the values are clamped to 1..=ceiling).
+/// Messages are walked at delivery, so a change applies to messages delivered after it.
+pub fn set_limits(max_depth: usize, max_parts: usize) {
+    DEPTH.store(max_depth.clamp(1, DEPTH_CEILING), Ordering::Relaxed);
+    PARTS.store(max_parts.clamp(1, PARTS_CEILING), Ordering::Relaxed);
+}
 /// Most ENVELOPE addresses kept per message, over all encapsulated messages.
 pub const MAX_ADDRESSES: usize = 10_000;
 
@@ -48,6 +68,7 @@ pub(crate) struct Walker<'a> {
     raw: &'a [u8],
     /// Boundaries of the open multiparts, outermost first.
     boundaries: Vec<Vec<u8>>,
+    max_depth: usize,
     parts_left: usize,
     pub(crate) addresses_left: usize,
 }
@@ -57,7 +78,8 @@ impl<'a> Walker<'a> {
         Walker {
             raw,
             boundaries: Vec::new(),
-            parts_left: MAX_PARTS,
+            max_depth: DEPTH.load(Ordering::Relaxed),
+            parts_left: PARTS.load(Ordering::Relaxed),
             addresses_left: MAX_ADDRESSES,
         }
     }
@@ -79,7 +101,7 @@ impl<'a> Walker<'a> {
         let (hdr_end, early) = self.scan_header(start);
         let mut part = describe(&MimeFields::parse(&self.raw[start..hdr_end]), digest_child);
         part.header = Span::new(start, hdr_end);
-        let can_nest = early.is_none() && depth < MAX_DEPTH && self.parts_left > 0;
+        let can_nest = early.is_none() && depth < self.max_depth && self.parts_left > 0;
         let is_message = part.media_type == "MESSAGE"
             && (part.media_subtype == "RFC822" || part.media_subtype == "GLOBAL");
 

@@ -88,6 +88,7 @@ pub async fn run_with_store(
     store: Arc<SledStore>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServerError> {
+    crate::message::set_limits(config.limits.max_mime_depth, config.limits.max_mime_parts);
     let extra_ca = match &config.auth.ca_file {
         Some(p) => Some(std::fs::read(p).map_err(ServerError::CaFile)?),
         None => None,
