@@ -178,6 +178,22 @@ async fn a_client_that_stops_reading_is_dropped() {
         .map(|i| format!("f{i} FETCH 1 BODY[]\r\n"))
         .collect();
     c.send(fetches).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // While it is stalled in a write, its own mailbox takes new mail at once,
+    // and STATUS counts it: nothing waits for the stalled session.
+    let started = std::time::Instant::now();
+    let mut writer = imap_tls_login(&server, ALICE).await;
+    let m = "Subject: meanwhile\r\n\r\nhi\r\n";
+    writer
+        .ok("w", &format!("APPEND INBOX {{{}+}}\r\n{m}", m.len()))
+        .await;
+    let r = writer.ok("x", "STATUS INBOX (MESSAGES)").await;
+    assert!(r[0].contains("MESSAGES 2"), "{r:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}: the mailbox waited for the stalled session",
+        started.elapsed()
+    );
     tokio::time::sleep(Duration::from_secs(4)).await;
     // Meanwhile and after, others are served.
     let mut other = imap_tls_login(&server, BOB).await;
