@@ -1,7 +1,12 @@
 //! Fuzzes a whole IMAP session, not just the parser (STYLE: "fuzz whole
 //! sessions"): each input is a stream of client bytes, framed, parsed and
-//! run through a logged-in `ImapSession` on a real sled store. Any panic is
-//! a bug: a session must answer BAD/NO and go on.
+//! run through an `ImapSession` on a real sled store. Any panic is a bug: a
+//! session must answer BAD/NO and go on.
+//!
+//! The first byte picks the starting state, so each is reached: not
+//! authenticated, authenticated (a LOGIN with a valid token first), or
+//! selected (LOGIN and SELECT INBOX first); and whether the connection is
+//! TLS (the implicit-TLS port) or cleartext before STARTTLS.
 //!
 //! Set-up happens once per process: a development issuer on loopback (the
 //! validator fetches its keys over HTTP, as from any IdP), a store in a
@@ -65,18 +70,28 @@ fn world() -> &'static World {
 
 /// One input, as the fuzzer and the regression replay give it.
 pub fn check(data: &[u8]) {
+    let Some((&state, data)) = data.split_first() else {
+        return;
+    };
     let w = world();
+    let mut buf = Vec::new();
+    if state % 3 >= 1 {
+        buf.extend_from_slice(&w.login);
+    }
+    if state % 3 == 2 {
+        buf.extend_from_slice(b"S SELECT INBOX\r\n");
+    }
+    buf.extend_from_slice(data);
+    let tls = state & 0x80 == 0;
     w.rt.block_on(async {
         let peer: SocketAddr = "127.0.0.1:1".parse().unwrap();
-        let mut session = ImapSession::new(w.shared.clone(), peer, true);
+        let mut session = ImapSession::new(w.shared.clone(), peer, tls);
         session.greeting();
         let mut framer = CommandFramer::new(FramerLimits {
             max_line: 4096,
             max_literal: 65_536,
             max_command: 70_000,
         });
-        let mut buf = w.login.clone();
-        buf.extend_from_slice(data);
         // Commands, with SASL, IDLE and STARTTLS continuations taken from
         // the same stream, as the network driver would.
         for _ in 0..256 {

@@ -2,7 +2,7 @@
 server's sync calls while a client APPENDs and submits one message at a time. A SIGKILL leaves
 the page cache intact, so the crash loop alone cannot show that an acknowledged message was on
 disk; this does: between sending each message and reading its APPEND OK or SMTP 250, the
-server completed an fdatasync of the message's file and an fsync of the database log
+server completed an fdatasync of the message's file and an fdatasync of the database log
 (`store/db`).
 
 sled 0.34 alone writes its log with sync_file_range(2), which flushes neither the disk cache
