@@ -575,13 +575,13 @@ impl Validator<'_> {
         if !(1..=crate::message::DEPTH_CEILING).contains(&limits.max_mime_depth) {
             return Err(self.invalid(
                 "limits.max_mime_depth",
-                &format!("must be 1 to {}", crate::message::DEPTH_CEILING),
+                format!("must be 1 to {}", crate::message::DEPTH_CEILING),
             ));
         }
         if !(1..=crate::message::PARTS_CEILING).contains(&limits.max_mime_parts) {
             return Err(self.invalid(
                 "limits.max_mime_parts",
-                &format!("must be 1 to {}", crate::message::PARTS_CEILING),
+                format!("must be 1 to {}", crate::message::PARTS_CEILING),
             ));
         }
         for (key, value) in [
