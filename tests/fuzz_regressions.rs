@@ -8,6 +8,10 @@
 //!
 //! Every target must have at least one committed input.
 
+// Each whole-session check includes `fuzz/checks/world.rs` itself, so that
+// it also builds alone as its fuzz target; here that module appears twice.
+#![allow(clippy::duplicate_mod)]
+
 use std::path::Path;
 
 #[path = "../fuzz/checks/config.rs"]

@@ -12,15 +12,15 @@
 //! validator fetches its keys over HTTP, as from any IdP), a store in a
 //! temporary directory, and a valid token.
 
+#[path = "world.rs"]
+mod world;
+
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 
-use tokenmail::auth::{DevIssuer, HttpClient, LoginLimiter, Validator};
-use tokenmail::config::Config;
 use tokenmail::proto::imap::{CommandFramer, Framed, FramerLimits, parse_command, read_line};
 use tokenmail::session::Shared;
 use tokenmail::session::imap::{ImapFlow, ImapSession};
-use tokenmail::store::SledStore;
 
 struct World {
     rt: tokio::runtime::Runtime,
@@ -31,39 +31,8 @@ struct World {
 fn world() -> &'static World {
     static WORLD: OnceLock<World> = OnceLock::new();
     WORLD.get_or_init(|| {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let dir = Box::leak(Box::new(tempfile::tempdir().unwrap()));
-        let listener = rt
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let issuer_url = format!("http://{}/dev", listener.local_addr().unwrap());
-        let key = dir.path().join("dev.pem");
-        let text = format!(
-            "hostname = \"fuzz.example.test\"\ndomains = [\"example.test\"]\ndata_dir = {:?}\n\
-             [dev_issuer]\nissuer = {issuer_url:?}\nkey = {key:?}\n\
-             [limits]\nmax_message_size = 65536\n\
-             [auth]\nfailure_delay_ms = 0\nmax_failure_delay_ms = 0\nmax_failures = 1000000\n",
-            dir.path()
-        );
-        let config = Arc::new(Config::parse(&text, std::path::Path::new("fuzz.toml")).unwrap());
-        let issuer = Arc::new(DevIssuer::load_or_create(&issuer_url, &key, "tokenmail").unwrap());
-        rt.spawn(issuer.clone().serve(listener, std::future::pending()));
-        let token = issuer
-            .mint("fuzz@example.test", "mail.read mail.send", 365 * 86_400)
-            .unwrap();
-        let store = Arc::new(SledStore::open(&dir.path().join("store")).unwrap());
-        let validator = Arc::new(Validator::new(
-            config.trusted_issuers(),
-            config.domains.clone(),
-            HttpClient::new(None),
-        ));
-        let limiter = Arc::new(LoginLimiter::new(config.auth.limiter_settings()));
-        let shared = Arc::new(Shared::new(config, store, validator, limiter));
-        let login = format!("L LOGIN fuzz@example.test {token}\r\n").into_bytes();
+        let world::World { rt, shared, token } = world::build("");
+        let login = format!("L LOGIN {} {token}\r\n", world::USER).into_bytes();
         World { rt, shared, login }
     })
 }

@@ -9,16 +9,16 @@
 //! Set-up happens once per process: a development issuer on loopback, a
 //! store in a temporary directory, and a valid token.
 
+#[path = "world.rs"]
+mod world;
+
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 
 use base64::Engine as _;
-use tokenmail::auth::{DevIssuer, HttpClient, LoginLimiter, Validator};
-use tokenmail::config::Config;
 use tokenmail::proto::smtp::{DataEnd, DataReader};
 use tokenmail::session::Shared;
 use tokenmail::session::smtp::{DataOutcome, SmtpFlow, SmtpSession};
-use tokenmail::store::SledStore;
 
 /// RFC 5321 §4.5.3.1.6: 998 characters and the CRLF.
 const MAX_LINE: usize = 1000;
@@ -33,40 +33,9 @@ struct World {
 fn world() -> &'static World {
     static WORLD: OnceLock<World> = OnceLock::new();
     WORLD.get_or_init(|| {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let dir = Box::leak(Box::new(tempfile::tempdir().unwrap()));
-        let listener = rt
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let issuer_url = format!("http://{}/dev", listener.local_addr().unwrap());
-        let key = dir.path().join("dev.pem");
-        let text = format!(
-            "hostname = \"fuzz.example.test\"\ndomains = [\"example.test\"]\ndata_dir = {:?}\n\
-             [dev_issuer]\nissuer = {issuer_url:?}\nkey = {key:?}\n\
-             [limits]\nmax_message_size = 65536\nmax_recipients = 5\n\
-             [auth]\nfailure_delay_ms = 0\nmax_failure_delay_ms = 0\nmax_failures = 1000000\n",
-            dir.path()
-        );
-        let config = Arc::new(Config::parse(&text, std::path::Path::new("fuzz.toml")).unwrap());
-        let issuer = Arc::new(DevIssuer::load_or_create(&issuer_url, &key, "tokenmail").unwrap());
-        rt.spawn(issuer.clone().serve(listener, std::future::pending()));
-        let token = issuer
-            .mint("fuzz@example.test", "mail.read mail.send", 365 * 86_400)
-            .unwrap();
-        let store = Arc::new(SledStore::open(&dir.path().join("store")).unwrap());
-        let validator = Arc::new(Validator::new(
-            config.trusted_issuers(),
-            config.domains.clone(),
-            HttpClient::new(None),
-        ));
-        let limiter = Arc::new(LoginLimiter::new(config.auth.limiter_settings()));
-        let shared = Arc::new(Shared::new(config, store, validator, limiter));
-        let plain = base64::engine::general_purpose::STANDARD
-            .encode(format!("\0fuzz@example.test\0{token}"));
+        let world::World { rt, shared, token } = world::build("max_recipients = 5\n");
+        let plain =
+            base64::engine::general_purpose::STANDARD.encode(format!("\0{}\0{token}", world::USER));
         let auth = format!("AUTH PLAIN {plain}\r\n").into_bytes();
         // The logged-in states are only reached if this login works.
         let mut probe = SmtpSession::new(shared.clone(), "127.0.0.1:1".parse().unwrap(), true);
