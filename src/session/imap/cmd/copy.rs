@@ -4,7 +4,7 @@
 
 use crate::proto::imap::SequenceSet;
 use crate::session::imap::uidmap::compact_set;
-use crate::session::imap::{CommandResult, ImapSession, bad, blocking, names, no, ok, ok_code};
+use crate::session::imap::{CommandResult, ImapSession, bad, blocking_for, names, no, ok, ok_code};
 
 impl ImapSession {
     /// COPY / UID COPY / MOVE / UID MOVE set mailbox.
@@ -52,7 +52,9 @@ impl ImapSession {
                 "COPY completed"
             });
         }
-        let receipt = blocking(|| store.copy(account, from, &uids, dest.id, remove))?;
+        let receipt = blocking_for(uids.len(), || {
+            store.copy(account, from, &uids, dest.id, remove)
+        })?;
         store.sync().await?;
         if receipt.pairs.is_empty() {
             return ok(if remove {

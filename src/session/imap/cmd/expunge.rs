@@ -3,7 +3,7 @@
 
 use crate::proto::imap::SequenceSet;
 use crate::session::imap::uidmap::compact_set;
-use crate::session::imap::{CommandError, CommandResult, ImapSession, State, blocking, no, ok};
+use crate::session::imap::{CommandError, CommandResult, ImapSession, State, blocking_for, no, ok};
 
 impl ImapSession {
     /// EXPUNGE, or UID EXPUNGE when `only` is given: removes messages
@@ -71,7 +71,7 @@ impl ImapSession {
         }
         let (_, sel) = self.state.selected_mut();
         let mailbox = sel.id;
-        let removed = blocking(|| store.expunge(account, mailbox, &doomed))?;
+        let removed = blocking_for(doomed.len(), || store.expunge(account, mailbox, &doomed))?;
         store.sync().await?;
         Ok(removed)
     }

@@ -18,7 +18,7 @@ use std::io::Write as _;
 use crate::session::imap::response::write_flag_list;
 use crate::session::imap::uidmap::compact_set;
 use crate::session::imap::{
-    CommandError, CommandResult, ImapFlow, ImapSession, State, bad, blocking, no, ok,
+    CommandError, CommandResult, ImapFlow, ImapSession, State, bad, blocking_for, no, ok,
 };
 use crate::store::{ChangeKind, FlagOp, MessageRecord};
 
@@ -143,7 +143,9 @@ impl ImapSession {
         // RFC 7162 §3.2.6: expunged messages of the set, before the rest.
         if vanished && let Some(since) = changed_since {
             let upto = sel.modseq;
-            let changes = blocking(|| store.changes_since(account, mailbox, since, upto))?;
+            let changes = blocking_for(sel.uids.len() as usize, || {
+                store.changes_since(account, mailbox, since, upto)
+            })?;
             let star = sel.uids.last().unwrap_or(0).max(1);
             let mut gone: Vec<u32> = changes
                 .into_iter()
@@ -161,7 +163,7 @@ impl ImapSession {
         let mut seen_set = HashSet::new();
         if need.sets_seen && !read_only {
             let uids: Vec<u32> = messages.iter().map(|m| m.1).collect();
-            let (updates, _) = blocking(|| {
+            let (updates, _) = blocking_for(uids.len(), || {
                 store.store_flags(
                     account,
                     mailbox,
@@ -204,7 +206,9 @@ impl ImapSession {
         let store = self.shared.store.clone();
         let end = (job.pos + SLICE_MESSAGES).min(job.messages.len());
         let slice = &job.messages[job.pos..end];
-        let records = blocking(|| load_records(store.as_ref(), account, mailbox, slice))?;
+        let records = blocking_for(slice.len(), || {
+            load_records(store.as_ref(), account, mailbox, slice)
+        })?;
         // Written straight into the session's output, which the driver
         // sends after each slice: no slice buffer of its own.
         let out = &mut self.out;

@@ -7,7 +7,7 @@ use crate::proto::imap::{SearchKey, SearchReturn, SeqBound, SeqRange, SequenceSe
 use crate::session::imap::searcher::{Hit, Searcher};
 use crate::session::imap::uidmap::{UidMap, compact_set};
 use crate::session::imap::{
-    CommandError, CommandResult, ImapSession, Selected, State, bad, blocking, no, ok,
+    CommandError, CommandResult, ImapSession, Selected, State, bad, blocking_for, no, ok,
 };
 
 /// Most searches kept up to date per session (RFC 5267 §4.2 allows a limit).
@@ -55,7 +55,7 @@ impl ImapSession {
             unreachable!("allowed() admits SEARCH only when selected")
         };
         let store = self.shared.store.as_ref();
-        Ok(blocking(|| {
+        Ok(blocking_for(sel.uids.len() as usize, || {
             Searcher::new(store, login.account, sel, rev1).run(criteria)
         })?)
     }

@@ -8,7 +8,7 @@ use crate::proto::imap::SelectParams;
 use crate::session::imap::response::{flag_list, flags_response, permanent_flags};
 use crate::session::imap::uidmap::{UidMap, compact_set};
 use crate::session::imap::{
-    CommandResult, ImapSession, Selected, State, bad, blocking, names, no, ok_code,
+    CommandResult, ImapSession, Selected, State, bad, blocking_for, names, no, ok_code,
 };
 use crate::store::{ChangeKind, MailboxInfo};
 
@@ -55,7 +55,7 @@ impl ImapSession {
         let r = current.info.record;
         // Only what is on disk: a UID another session has not yet flushed
         // must not be seen (RFC 9051 §2.3.1.1).
-        let ranges = blocking(|| store.uid_ranges(account, info.id))?;
+        let ranges = blocking_for(r.exists as usize, || store.uid_ranges(account, info.id))?;
         let uids = UidMap::from_ranges(
             ranges
                 .into_iter()
@@ -132,7 +132,9 @@ impl ImapSession {
     ) -> Result<(), crate::session::imap::CommandError> {
         let account = self.logged_in().account;
         let store = self.shared.store.clone();
-        let changes = blocking(|| store.changes_since(account, sel.id, q.modseq, sel.modseq))?;
+        let changes = blocking_for(sel.uids.len() as usize, || {
+            store.changes_since(account, sel.id, q.modseq, sel.modseq)
+        })?;
         let known = q.known_uids.as_ref();
         let mut vanished = Vec::new();
         let mut changed = Vec::new();

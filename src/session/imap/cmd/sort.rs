@@ -7,7 +7,7 @@ use std::fmt::Write;
 
 use crate::proto::imap::{SearchKey, SearchReturn, SortCriterion, SortKey};
 use crate::session::imap::searcher::Searcher;
-use crate::session::imap::{CommandError, CommandResult, ImapSession, State, blocking, ok};
+use crate::session::imap::{CommandError, CommandResult, ImapSession, State, blocking_for, ok};
 use crate::store::{MessageRecord, StoreError};
 
 /// One sort key's value for one message.
@@ -79,49 +79,52 @@ impl ImapSession {
         };
         let store = self.shared.store.as_ref();
         let id = |seq: u32, uid: u32| if uid_mode { uid } else { seq };
-        blocking(|| -> Result<Vec<u32>, StoreError> {
-            let searcher = Searcher::new(store, login.account, sel, rev1);
-            if let [c] = criteria
-                && !needs_index
-            {
-                // One date or size: a row is two numbers.
-                let mut rows: Vec<(i64, u32, u32)> = Vec::new();
+        blocking_for(
+            sel.uids.len() as usize,
+            || -> Result<Vec<u32>, StoreError> {
+                let searcher = Searcher::new(store, login.account, sel, rev1);
+                if let [c] = criteria
+                    && !needs_index
+                {
+                    // One date or size: a row is two numbers.
+                    let mut rows: Vec<(i64, u32, u32)> = Vec::new();
+                    searcher.visit(search, |seq, uid, rec| {
+                        rows.push((numeric_key(c.key, &rec), seq, uid));
+                        Ok(())
+                    })?;
+                    if c.reverse {
+                        rows.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+                    } else {
+                        rows.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+                    }
+                    return Ok(rows.into_iter().map(|(_, s, u)| id(s, u)).collect());
+                }
+                let mut rows: Vec<Row> = Vec::new();
                 searcher.visit(search, |seq, uid, rec| {
-                    rows.push((numeric_key(c.key, &rec), seq, uid));
+                    let index = match needs_index {
+                        true => Some(store.search_index(&rec)?),
+                        false => None,
+                    };
+                    let keys = criteria
+                        .iter()
+                        .map(|c| key(c.key, &rec, index.as_ref()))
+                        .collect();
+                    rows.push(Row { seq, uid, keys });
                     Ok(())
                 })?;
-                if c.reverse {
-                    rows.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-                } else {
-                    rows.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
-                }
-                return Ok(rows.into_iter().map(|(_, s, u)| id(s, u)).collect());
-            }
-            let mut rows: Vec<Row> = Vec::new();
-            searcher.visit(search, |seq, uid, rec| {
-                let index = match needs_index {
-                    true => Some(store.search_index(&rec)?),
-                    false => None,
-                };
-                let keys = criteria
-                    .iter()
-                    .map(|c| key(c.key, &rec, index.as_ref()))
-                    .collect();
-                rows.push(Row { seq, uid, keys });
-                Ok(())
-            })?;
-            rows.sort_unstable_by(|a, b| {
-                for (i, c) in criteria.iter().enumerate() {
-                    let o = a.keys[i].cmp(&b.keys[i]);
-                    let o = if c.reverse { o.reverse() } else { o };
-                    if o != Ordering::Equal {
-                        return o;
+                rows.sort_unstable_by(|a, b| {
+                    for (i, c) in criteria.iter().enumerate() {
+                        let o = a.keys[i].cmp(&b.keys[i]);
+                        let o = if c.reverse { o.reverse() } else { o };
+                        if o != Ordering::Equal {
+                            return o;
+                        }
                     }
-                }
-                a.seq.cmp(&b.seq)
-            });
-            Ok(rows.into_iter().map(|r| id(r.seq, r.uid)).collect())
-        })
+                    a.seq.cmp(&b.seq)
+                });
+                Ok(rows.into_iter().map(|r| id(r.seq, r.uid)).collect())
+            },
+        )
         .map_err(CommandError::from)
     }
 }

@@ -5,7 +5,7 @@
 use crate::proto::imap::{Flag, SequenceSet, StoreMode};
 use crate::session::imap::response::{flag_list, flags_response, permanent_flags};
 use crate::session::imap::uidmap::compact_set;
-use crate::session::imap::{CommandResult, ImapSession, bad, blocking, no, ok, ok_code};
+use crate::session::imap::{CommandResult, ImapSession, bad, blocking_for, no, ok, ok_code};
 use crate::store::FlagOp;
 
 impl ImapSession {
@@ -57,8 +57,9 @@ impl ImapSession {
         let account = login.account;
         let mailbox = sel.id;
         let store = self.shared.store.clone();
-        let (updates, failed) =
-            blocking(|| store.store_flags(account, mailbox, &uids, op, &flags, unchanged_since))?;
+        let (updates, failed) = blocking_for(uids.len(), || {
+            store.store_flags(account, mailbox, &uids, op, &flags, unchanged_since)
+        })?;
         store.sync().await?;
         let keywords = match new_keywords {
             0 => None,
