@@ -18,7 +18,7 @@ use std::io::Write as _;
 use crate::session::imap::response::write_flag_list;
 use crate::session::imap::uidmap::compact_set;
 use crate::session::imap::{
-    CommandError, CommandResult, ImapFlow, ImapSession, State, bad, blocking_for, no, ok,
+    CommandError, CommandResult, ImapFlow, ImapSession, State, bad, blocking, blocking_for, no, ok,
 };
 use crate::store::{ChangeKind, FlagOp, MessageRecord};
 
@@ -143,9 +143,9 @@ impl ImapSession {
         // RFC 7162 §3.2.6: expunged messages of the set, before the rest.
         if vanished && let Some(since) = changed_since {
             let upto = sel.modseq;
-            let changes = blocking_for(sel.uids.len() as usize, || {
-                store.changes_since(account, mailbox, since, upto)
-            })?;
+            // The change log since `since` can be long whatever the
+            // mailbox holds now: always off the worker.
+            let changes = blocking(|| store.changes_since(account, mailbox, since, upto))?;
             let star = sel.uids.last().unwrap_or(0).max(1);
             let mut gone: Vec<u32> = changes
                 .into_iter()
