@@ -67,6 +67,10 @@ enum AccountCmd {
     },
 }
 
+/// mimalloc, tuned by `server::memory::tune_allocator`.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tokenmail::server::memory::tune_allocator();
@@ -124,6 +128,7 @@ fn load(path: &std::path::Path) -> Result<Config, ExitCode> {
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
+        .max_blocking_threads(tokenmail::server::memory::MAX_BLOCKING_THREADS)
         .enable_all()
         .build()
         .expect("a tokio runtime")
@@ -150,7 +155,6 @@ fn serve(path: PathBuf) -> ExitCode {
         Ok(c) => Arc::new(c),
         Err(code) => return code,
     };
-    tokenmail::server::memory::start_trimmer();
     match runtime().block_on(tokenmail::server::run(config, shutdown_signal())) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(e),
@@ -158,7 +162,6 @@ fn serve(path: PathBuf) -> ExitCode {
 }
 
 fn dev(dir: PathBuf) -> ExitCode {
-    tokenmail::server::memory::start_trimmer();
     match runtime().block_on(tokenmail::dev::run(&dir, shutdown_signal())) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(e),
