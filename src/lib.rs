@@ -9,6 +9,7 @@
 //! - [`store`]: sled storage behind the [`store::MailStore`] trait;
 //! - [`message`]: the one parse of a message, at delivery.
 
+pub mod account;
 pub mod auth;
 pub mod config;
 pub mod dev;

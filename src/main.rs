@@ -1,5 +1,5 @@
 //! The `tokenmail` command line (CONTRACT.md): serve, dev, token,
-//! check-config, account create.
+//! check-config, account create|list|revoke, app-password create|list|revoke.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
+use tokenmail::account::control::{self, Request};
 use tokenmail::auth::DevIssuer;
 use tokenmail::config::Config;
-use tokenmail::store::MailStore;
 
 #[derive(Parser)]
 #[command(
@@ -50,10 +50,51 @@ enum Cmd {
         #[arg(long)]
         config: PathBuf,
     },
-    /// Manage accounts (the server must be stopped: the store is locked while it runs).
+    /// Manage accounts (through the running server's control socket, or on
+    /// the store of a stopped one).
     Account {
         #[command(subcommand)]
         action: AccountCmd,
+    },
+    /// Manage app passwords, for mail programs that cannot do OAuth.
+    AppPassword {
+        #[command(subcommand)]
+        action: AppPasswordCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum AppPasswordCmd {
+    /// Make an app password; prints it alone on the first line, `id: ID` on the second.
+    Create {
+        #[arg(long)]
+        config: PathBuf,
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        name: String,
+        /// Protocols it may log in to: imap,smtp,pop3 (default: all).
+        #[arg(long)]
+        scope: Option<String>,
+        /// Seconds until it expires (default: never).
+        #[arg(long)]
+        ttl: Option<u64>,
+    },
+    /// One line per app password: id, name, scopes, created, expires, last used.
+    List {
+        #[arg(long)]
+        config: PathBuf,
+        #[arg(long)]
+        user: String,
+    },
+    /// Revoke one; the sessions that logged in with it end.
+    Revoke {
+        #[arg(long)]
+        config: PathBuf,
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        id: String,
     },
 }
 
@@ -61,6 +102,18 @@ enum Cmd {
 enum AccountCmd {
     /// Create an account with its standard mailboxes before its first login.
     Create {
+        address: String,
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// One line per account: address, messages, bytes, created.
+    List {
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Sign out everywhere: end every session, revoke app passwords, refuse
+    /// tokens issued before now.
+    Revoke {
         address: String,
         #[arg(long)]
         config: PathBuf,
@@ -85,9 +138,38 @@ fn main() -> ExitCode {
             ttl,
         } => token(config, &user, &scope, ttl),
         Cmd::CheckConfig { config } => check_config(config),
-        Cmd::Account {
-            action: AccountCmd::Create { address, config },
-        } => create_account(config, &address),
+        Cmd::Account { action } => match action {
+            AccountCmd::Create { address, config } => {
+                admin(&config, Request::AccountCreate { address })
+            }
+            AccountCmd::List { config } => admin(&config, Request::AccountList),
+            AccountCmd::Revoke { address, config } => {
+                admin(&config, Request::AccountRevoke { address })
+            }
+        },
+        Cmd::AppPassword { action } => match action {
+            AppPasswordCmd::Create {
+                config,
+                user,
+                name,
+                scope,
+                ttl,
+            } => admin(
+                &config,
+                Request::AppPasswordCreate {
+                    user,
+                    name,
+                    scope,
+                    ttl,
+                },
+            ),
+            AppPasswordCmd::List { config, user } => {
+                admin(&config, Request::AppPasswordList { user })
+            }
+            AppPasswordCmd::Revoke { config, user, id } => {
+                admin(&config, Request::AppPasswordRevoke { user, id })
+            }
+        },
     }
 }
 
@@ -200,37 +282,37 @@ fn check_config(path: PathBuf) -> ExitCode {
     }
 }
 
-fn create_account(path: PathBuf, address: &str) -> ExitCode {
-    let config = match load(&path) {
-        Ok(c) => c,
+/// Runs an account command: through the control socket of the server on
+/// this data_dir when one answers, else on the store directly.
+fn admin(path: &std::path::Path, request: Request) -> ExitCode {
+    let config = match load(path) {
+        Ok(c) => Arc::new(c),
         Err(code) => return code,
     };
-    let address = address.trim().to_lowercase();
-    match address.rsplit_once('@') {
-        Some((local, domain)) if !local.is_empty() && config.is_local_domain(domain) => {}
-        _ => {
-            return fail(format!(
-                "{address:?} is not an address in one of the domains {:?}",
-                config.domains
-            ));
-        }
-    }
-    let store = match tokenmail::server::open_store(&config) {
-        Ok(s) => s,
-        Err(e) => return fail(e),
+    let reply = match control::request(&config.data_dir, &request) {
+        Ok(reply) => reply,
+        Err(control::ClientError::Failed(e)) => return fail(e),
+        Err(control::ClientError::NotRunning) => match offline(config, request) {
+            Ok(reply) => reply,
+            Err(e) => return fail(e),
+        },
     };
-    let result = store
-        .ensure_account(&address)
-        .and_then(|r| store.flush_blocking().map(|_| r));
-    match result {
-        Ok((_, true)) => {
-            println!("created {address}");
-            ExitCode::SUCCESS
-        }
-        Ok((_, false)) => {
-            println!("{address} already exists");
-            ExitCode::SUCCESS
-        }
-        Err(e) => fail(e),
+    for line in &reply.lines {
+        println!("{line}");
     }
+    match reply.error {
+        Some(e) => fail(e),
+        None => ExitCode::SUCCESS,
+    }
+}
+
+/// [`admin`] on a stopped server: opens the store (sled's lock refuses
+/// this while a server holds it) and flushes it after.
+fn offline(config: Arc<Config>, request: Request) -> Result<control::Reply, String> {
+    let store = Arc::new(tokenmail::server::open_store(&config).map_err(|e| e.to_string())?);
+    let accounts =
+        tokenmail::account::Accounts::new(store.clone(), config).map_err(|e| e.to_string())?;
+    let reply = runtime().block_on(control::execute(&accounts, request));
+    store.flush_blocking().map_err(|e| e.to_string())?;
+    Ok(reply)
 }

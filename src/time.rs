@@ -1,6 +1,7 @@
 //! Calendar arithmetic and the two date formats the protocols print:
 //! RFC 5322 §3.3 `date-time` (Date and Received headers) and RFC 9051 §9
-//! `date-time` (INTERNALDATE). Times are Unix seconds in UTC.
+//! `date-time` (INTERNALDATE), and RFC 3339 for the command line. Times are
+//! Unix seconds in UTC.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -96,6 +97,15 @@ pub fn rfc5322(timestamp: i64, offset_minutes: i32) -> String {
     )
 }
 
+/// RFC 3339 §5.6 in UTC: `2026-11-23T16:01:40Z`.
+pub fn rfc3339(timestamp: i64) -> String {
+    let c = Civil::from_timestamp(timestamp, 0);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        c.year, c.month, c.day, c.hour, c.minute, c.second
+    )
+}
+
 /// RFC 9051 §9 `date-time`: `23-Nov-2026 16:01:40 +0000` (day padded with a space).
 pub fn imap_internal_date(timestamp: i64, offset_minutes: i32) -> String {
     let c = Civil::from_timestamp(timestamp, offset_minutes);
@@ -122,6 +132,7 @@ mod tests {
         let t = days_from_civil(1996, 7, 17) * 86_400 + (9 * 3600 + 44 * 60 + 25);
         assert_eq!(imap_internal_date(t, -420), "17-Jul-1996 02:44:25 -0700");
         assert_eq!(rfc5322(t, -420), "Wed, 17 Jul 1996 02:44:25 -0700");
+        assert_eq!(rfc3339(t), "1996-07-17T09:44:25Z");
         assert_eq!(
             imap_internal_date(days_from_civil(2024, 2, 29) * 86_400, 0),
             "29-Feb-2024 00:00:00 +0000"

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use tokenmail::message::Parsed;
 use tokenmail::store::{
-    ChangeKind, DEFAULT_MAILBOXES, FlagOp, HeaderPart, MailStore, NewMessage, SledStore, StoreError,
+    ChangeKind, CredentialsRecord, DEFAULT_MAILBOXES, FlagOp, HeaderPart, LoginRecord, MailStore,
+    NewMessage, SledStore, StoreError,
 };
 
 const MSG: &[u8] = b"From: a@example.test\r\nTo: b@example.test\r\nSubject: hi\r\n\r\nhello\r\n";
@@ -447,6 +448,57 @@ async fn watchers_hear_commits<S: MailStore>(s: Arc<S>) {
     assert!(flushes >= 1 && syncs >= 1);
 }
 
+fn accounts_list_and_sign_in_state<S: MailStore>(s: &S) {
+    let (a, _) = s.ensure_account("alice@example.test").unwrap();
+    let (b, _) = s.ensure_account("bob@example.test").unwrap();
+    let mut listed: Vec<_> = s.accounts().unwrap().into_iter().map(|e| (e.address, e.id)).collect();
+    listed.sort();
+    assert_eq!(
+        listed,
+        vec![("alice@example.test".into(), a), ("bob@example.test".into(), b)]
+    );
+    assert_eq!(s.credentials(a).unwrap(), CredentialsRecord::default());
+    let rec = s
+        .update_credentials(a, &|c| {
+            c.revoked_at = 42;
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(rec.revoked_at, 42);
+    assert_eq!(s.credentials(a).unwrap().revoked_at, 42);
+    assert_eq!(s.credentials(b).unwrap().revoked_at, 0, "per account");
+    // A refused change changes nothing.
+    let refused = s.update_credentials(a, &|c| {
+        c.revoked_at = 7;
+        Err(StoreError::NotAllowed("no"))
+    });
+    assert!(matches!(refused, Err(StoreError::NotAllowed(_))));
+    assert_eq!(s.credentials(a).unwrap().revoked_at, 42);
+    assert!(matches!(
+        s.update_credentials(tokenmail::store::AccountId(999_999), &|_| Ok(())),
+        Err(StoreError::NoSuchAccount)
+    ));
+    // Logins: the newest are kept, newest last.
+    for i in 0..30 {
+        let login = LoginRecord {
+            at: i,
+            ip: "192.0.2.1".into(),
+            protocol: "imap".into(),
+            mechanism: "XOAUTH2".into(),
+            client: None,
+        };
+        s.record_login(a, login).unwrap();
+    }
+    let logins = s.logins(a).unwrap();
+    assert_eq!(logins.len(), 20);
+    assert_eq!((logins[0].at, logins[19].at), (10, 29));
+    assert!(s.logins(b).unwrap().is_empty());
+    // The secret is made once.
+    let secret = s.secret().unwrap();
+    assert_eq!(s.secret().unwrap(), secret);
+    assert_ne!(secret, [0u8; 32]);
+}
+
 fn sled() -> (tempfile::TempDir, SledStore) {
     let dir = tempfile::tempdir().unwrap();
     let store = SledStore::open(dir.path()).unwrap();
@@ -488,6 +540,7 @@ mod sled_backend {
         multiappend_is_all_or_nothing,
         recent_goes_to_one_session,
         flag_indexes_answer_without_scans,
+        accounts_list_and_sign_in_state,
     );
 
     #[tokio::test]

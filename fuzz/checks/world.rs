@@ -52,6 +52,7 @@ pub fn build(limits: &str) -> World {
         HttpClient::new(None),
     ));
     let limiter = Arc::new(LoginLimiter::new(config.auth.limiter_settings()));
-    let shared = Arc::new(Shared::new(config, store, validator, limiter));
+    let accounts = tokenmail::account::Accounts::new(store.clone(), config.clone()).unwrap();
+    let shared = Arc::new(Shared::new(config, store, validator, limiter, accounts));
     World { rt, shared, token }
 }

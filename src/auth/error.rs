@@ -52,6 +52,10 @@ pub enum AuthError {
     /// The address's domain is not served here.
     #[error("address domain {0:?} is not served here")]
     ForeignDomain(String),
+    /// The token was issued before the account's last "sign out everywhere"
+    /// (`iat` earlier than the revocation; docs/accounts.md).
+    #[error("token issued before the account signed out everywhere; sign in again")]
+    Revoked,
     /// The issuer's keys could not be fetched and none are cached: a temporary failure.
     #[error("issuer keys unavailable: {0}")]
     KeysUnavailable(String),

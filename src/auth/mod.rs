@@ -14,6 +14,7 @@
 //! | `http.rs` | the small HTTPS `GET` client the cache uses, and the URL rules for config |
 //! | `dev_issuer.rs` | a local ES256 issuer serving discovery and JWKS like a real IdP |
 //! | `limiter.rs` | per-client delays and blocking after failed logins |
+//! | `app_password.rs` | app passwords: generation, fingerprint, Argon2id |
 //! | `principal.rs`, `error.rs` | the result types |
 //!
 //! # Security rules
@@ -32,6 +33,7 @@
 //! `std::sync::Mutex` is ever held across `.await`; the one lock held across `.await` is each
 //! issuer's single-flight fetch mutex (see `jwks.rs`), which only key fetches take.
 
+pub mod app_password;
 mod claims;
 pub mod dev_issuer;
 pub mod error;
@@ -46,5 +48,5 @@ pub use error::AuthError;
 pub use http::{HttpClient, HttpError, check_url_scheme, is_loopback_url};
 pub use jwks::KeyCacheSettings;
 pub use limiter::{LimiterSettings, LoginLimiter};
-pub use principal::Principal;
+pub use principal::{Credential, Principal};
 pub use validator::{IssuerSettings, MAX_TOKEN_LEN, Purpose, Validator, fingerprint};

@@ -23,8 +23,29 @@ pub struct Principal {
     jti: Option<String>,
     /// Granted scopes, from `scope` or `scp`.
     scopes: Vec<String>,
-    /// The `exp` claim in seconds since the Unix epoch.
+    /// The `exp` claim in seconds since the Unix epoch (an app password's
+    /// expiry, or `i64::MAX` for none).
     expires_at: i64,
+    /// What the login presented.
+    credential: Credential,
+}
+
+/// What a login presented: a token or an app password. Revocation
+/// (docs/accounts.md) ends sessions by it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// An access token, with its `iat` when it had one.
+    Token {
+        /// Unix seconds.
+        issued_at: Option<i64>,
+    },
+    /// An app password, by its id.
+    AppPassword {
+        /// The id `app-password list` shows.
+        id: String,
+        /// Its name, shown as the client of the login.
+        name: String,
+    },
 }
 
 impl Principal {
@@ -36,6 +57,7 @@ impl Principal {
         jti: Option<String>,
         scopes: Vec<String>,
         expires_at: i64,
+        credential: Credential,
     ) -> Principal {
         Principal {
             address,
@@ -44,7 +66,32 @@ impl Principal {
             jti,
             scopes,
             expires_at,
+            credential,
         }
+    }
+
+    /// A login with an app password; only `auth::app_password` calls this,
+    /// after the password verified.
+    pub(in crate::auth) fn app_password(
+        address: String,
+        id: String,
+        name: String,
+        expires: Option<i64>,
+    ) -> Principal {
+        Principal {
+            address,
+            issuer: "app-password".into(),
+            subject: None,
+            jti: None,
+            scopes: Vec::new(),
+            expires_at: expires.unwrap_or(i64::MAX),
+            credential: Credential::AppPassword { id, name },
+        }
+    }
+
+    /// What the login presented.
+    pub fn credential(&self) -> &Credential {
+        &self.credential
     }
 
     /// The mailbox address, lower-cased (e.g. `alice@example.test`).
@@ -98,6 +145,7 @@ impl fmt::Debug for Principal {
             .field("jti", &self.jti)
             .field("scopes", &self.scopes)
             .field("expires_at", &self.expires_at)
+            .field("credential", &self.credential)
             .finish_non_exhaustive()
     }
 }

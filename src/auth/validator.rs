@@ -36,7 +36,7 @@ use serde_json::{Map, Value};
 use super::claims;
 use super::http::HttpClient;
 use super::jwks::{KeyCache, KeyCacheSettings, KeyError, allowed_algorithm, discovery_url};
-use super::principal::Principal;
+use super::principal::{Credential, Principal};
 
 pub use super::error::AuthError;
 
@@ -259,6 +259,9 @@ impl Validator {
             text("jti"),
             scopes,
             expires_at,
+            Credential::Token {
+                issued_at: claims::numeric_date(&claims, "iat")?,
+            },
         ))
     }
 }

@@ -8,6 +8,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::watch;
 
 use super::deflate::Deflate;
+use crate::account::revocation::SessionAuthority;
 use super::tls::Stream;
 
 /// Why reading stopped.
@@ -21,6 +22,9 @@ pub enum ReadStop {
     Shutdown,
     /// The session's authority ended (its token expired).
     Expired,
+    /// The session's credential was revoked: "sign out everywhere", or its
+    /// app password (docs/accounts.md).
+    Revoked,
     /// A socket error.
     Io(io::Error),
 }
@@ -54,6 +58,8 @@ pub struct Connection {
     deadline: Option<tokio::time::Instant>,
     /// How long a STARTTLS handshake and each write may take.
     timeouts: Timeouts,
+    /// What the session logged in with, and whether it still may go on.
+    authority: Option<SessionAuthority>,
 }
 
 /// The time limits of a connection's handshakes and writes (`[limits]`).
@@ -87,6 +93,7 @@ impl Connection {
             deflate: None,
             deadline: None,
             timeouts,
+            authority: None,
         }
     }
 
@@ -174,6 +181,24 @@ impl Connection {
         self.deadline = tokio::time::Instant::now().checked_add(left);
     }
 
+    /// Ends every later read with [`ReadStop::Revoked`] once `authority`
+    /// is withdrawn, also in IDLE.
+    pub fn set_authority(&mut self, authority: SessionAuthority) {
+        self.authority = Some(authority);
+    }
+
+    /// Why the session may not go on, if it may not: its token expired or
+    /// its credential was revoked. A command that arrives then is not run.
+    pub fn ended(&self) -> Option<ReadStop> {
+        if self.expired() {
+            Some(ReadStop::Expired)
+        } else if self.authority.as_ref().is_some_and(|a| !a.admitted()) {
+            Some(ReadStop::Revoked)
+        } else {
+            None
+        }
+    }
+
     /// Whether the deadline of [`Self::set_deadline`] has passed.
     pub fn expired(&self) -> bool {
         self.deadline
@@ -182,8 +207,8 @@ impl Connection {
 
     /// Reads more bytes into `buf`, waiting at most `idle`.
     pub async fn fill(&mut self, idle: Duration) -> Result<usize, ReadStop> {
-        if self.expired() {
-            return Err(ReadStop::Expired);
+        if let Some(stop) = self.ended() {
+            return Err(stop);
         }
         // A large command (an APPEND) grew the buffer; an idle connection
         // should not keep that memory.
@@ -223,6 +248,13 @@ impl Connection {
                 None => std::future::pending().await,
             }
         };
+        let authority = self.authority.as_mut();
+        let revoked = async move {
+            match authority {
+                Some(a) => a.revoked().await,
+                None => std::future::pending().await,
+            }
+        };
         let n = tokio::select! {
             r = tokio::time::timeout(idle, stream.read_buf(target)) => match r {
                 Err(_) => return Err(ReadStop::Timeout),
@@ -232,6 +264,7 @@ impl Connection {
             },
             _ = shutdown.changed() => return Err(ReadStop::Shutdown),
             () = expiry => return Err(ReadStop::Expired),
+            () = revoked => return Err(ReadStop::Revoked),
         };
         match self.deflate.as_mut() {
             Some(d) => d

@@ -36,6 +36,9 @@ pub async fn drive(
             {
                 conn.set_deadline(until);
             }
+            if let Some(p) = session.principal() {
+                conn.set_authority(shared.accounts.authority(p));
+            }
         }
         let idle = Duration::from_secs(if logged {
             limits.idle_authenticated_secs
@@ -74,9 +77,11 @@ pub async fn drive(
                 }
                 continue;
             }
-            // A command that arrives after the token expired is not run.
-            Framed::Complete(_) if conn.expired() => {
-                return goodbye(&mut conn, ReadStop::Expired).await;
+            // A command that arrives after the token expired, or after
+            // the session's credential was revoked, is not run.
+            Framed::Complete(_) if conn.ended().is_some() => {
+                let stop = conn.ended().unwrap_or(ReadStop::Expired);
+                return goodbye(&mut conn, stop).await;
             }
             Framed::Complete(bytes) => match parse_command(&bytes) {
                 Ok(cmd) => session.command(cmd).await,
@@ -279,6 +284,7 @@ async fn goodbye(conn: &mut Connection, stop: ReadStop) {
         // What Exchange Online does too (`BYE Session invalidated -
         // AccessTokenExpired`); RFC 9051 §7.1.5, §7.1 ALERT.
         ReadStop::Expired => b"* BYE [ALERT] access token expired\r\n",
+        ReadStop::Revoked => b"* BYE [ALERT] access revoked; sign in again\r\n",
         ReadStop::Closed => return,
         ReadStop::Io(e) => return tracing::debug!(error = %e, "connection error"),
     };

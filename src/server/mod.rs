@@ -99,13 +99,25 @@ pub async fn run_with_store(
         HttpClient::new(extra_ca),
     ));
     let limiter = Arc::new(LoginLimiter::new(config.auth.limiter_settings()));
+    let accounts = crate::account::Accounts::new(store.clone(), config.clone()).map_err(|e| {
+        ServerError::Storage {
+            path: config.data_dir.display().to_string(),
+            message: e.to_string(),
+        }
+    })?;
     let shared = Arc::new(Shared::new(
         config.clone(),
         store.clone(),
         validator,
         limiter,
+        accounts.clone(),
     ));
     let (stop_tx, stop_rx) = watch::channel(false);
+    let control = tokio::spawn(crate::account::control::serve(
+        config.data_dir.clone(),
+        accounts,
+        stop_rx.clone(),
+    ));
     let refresher = tokio::spawn(refresh_keys(shared.validator.clone(), stop_rx.clone()));
 
     let issuer_task = start_dev_issuer(&config, stop_rx.clone()).await?;
@@ -160,6 +172,7 @@ pub async fn run_with_store(
         let _ = t.await;
     }
     let _ = refresher.await;
+    let _ = control.await;
     // Sessions see the signal at their next read and say BYE; give the
     // ones in the middle of a command a little time.
     let all = config.limits.max_connections as u32;

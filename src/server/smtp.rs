@@ -44,6 +44,9 @@ pub async fn drive(
             {
                 conn.set_deadline(until);
             }
+            if let Some(p) = session.principal() {
+                conn.set_authority(shared.accounts.authority(p));
+            }
         }
         let idle = Duration::from_secs(if logged {
             limits.idle_authenticated_secs
@@ -63,8 +66,9 @@ pub async fn drive(
             SmtpFlow::Command => match conn.read_line(limits.max_auth_line, idle).await {
                 // The next command after the token expired is answered
                 // 421 (RFC 5321 §3.8), as is a wait that outlasts it.
-                Ok(Some(_)) if conn.expired() => {
-                    return goodbye(&mut conn, ReadStop::Expired).await;
+                Ok(Some(_)) if conn.ended().is_some() => {
+                    let stop = conn.ended().unwrap_or(ReadStop::Expired);
+                    return goodbye(&mut conn, stop).await;
                 }
                 Ok(Some(line)) if line.len() > MAX_COMMAND_LINE && !is_auth(&line) => {
                     session.line_too_long();
@@ -127,6 +131,7 @@ async fn goodbye(conn: &mut Connection, stop: ReadStop) {
         ReadStop::Timeout => b"421 4.4.2 Idle for too long; closing\r\n",
         ReadStop::Shutdown => b"421 4.3.2 Server shutting down\r\n",
         ReadStop::Expired => b"421 4.7.0 Access token expired; closing\r\n",
+        ReadStop::Revoked => b"421 4.7.0 Access revoked; closing\r\n",
         ReadStop::Closed => return,
         ReadStop::Io(e) => return tracing::debug!(error = %e, "connection error"),
     };

@@ -9,6 +9,7 @@ pub mod smtp;
 
 use std::sync::Arc;
 
+use crate::account::Accounts;
 use crate::auth::{LoginLimiter, Principal, Validator};
 use crate::config::Config;
 use crate::store::{AccountId, MailStore, StoreError};
@@ -25,6 +26,8 @@ pub struct Shared {
     pub limiter: Arc<LoginLimiter>,
     /// Connections per client address and sessions per account.
     pub slots: Arc<slots::Slots>,
+    /// App passwords and revocation.
+    pub accounts: Arc<Accounts>,
 }
 
 impl Shared {
@@ -34,6 +37,7 @@ impl Shared {
         store: Arc<dyn MailStore>,
         validator: Arc<Validator>,
         limiter: Arc<LoginLimiter>,
+        accounts: Arc<Accounts>,
     ) -> Shared {
         let slots = slots::Slots::new(
             config.limits.max_connections_per_ip,
@@ -45,6 +49,7 @@ impl Shared {
             validator,
             limiter,
             slots,
+            accounts,
         }
     }
 

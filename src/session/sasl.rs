@@ -10,6 +10,7 @@ use std::sync::Arc;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 
+use crate::account::Accounts;
 use crate::auth::{AuthError, LoginLimiter, Principal, Purpose, Validator};
 use crate::proto::sasl::{
     self, LOGIN_PASSWORD_CHALLENGE, LOGIN_USERNAME_CHALLENGE, Mechanism, SaslError,
@@ -53,6 +54,8 @@ pub struct AuthContext {
     pub peer: IpAddr,
     /// IMAP or submission: which scope is required.
     pub purpose: Purpose,
+    /// App passwords and revocation.
+    pub accounts: Arc<Accounts>,
 }
 
 impl AuthContext {
@@ -68,7 +71,7 @@ impl AuthContext {
         let token = String::from_utf8_lossy(token.expose());
         let result = match self.validator.validate(token.trim(), self.purpose).await {
             Ok(p) if claimed_user.is_none_or(|u| u.trim().eq_ignore_ascii_case(p.address())) => {
-                Ok(p)
+                self.admitted(p)
             }
             Ok(p) => {
                 tracing::info!(
@@ -86,6 +89,73 @@ impl AuthContext {
                 Err(SaslFailure {
                     cause: Some(e),
                     temporary,
+                })
+            }
+        };
+        match &result {
+            Ok(_) => self.limiter.record_success(self.peer),
+            Err(f) if !f.temporary => self.limiter.record_failure(self.peer),
+            Err(_) => {}
+        }
+        result
+    }
+
+    /// A validated token, unless it was issued before the account's last
+    /// "sign out everywhere".
+    fn admitted(&self, p: Principal) -> Result<Principal, SaslFailure> {
+        match self.accounts.token_admitted(&p) {
+            Ok(true) => Ok(p),
+            Ok(false) => {
+                tracing::info!(
+                    address = p.address(),
+                    jti = p.jti(),
+                    "token issued before the account's revocation"
+                );
+                Err(SaslFailure {
+                    cause: Some(AuthError::Revoked),
+                    temporary: false,
+                })
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the account's revocation");
+                Err(SaslFailure {
+                    cause: None,
+                    temporary: true,
+                })
+            }
+        }
+    }
+
+    /// A user name and password (IMAP LOGIN, PLAIN, SMTP AUTH LOGIN): an
+    /// app password of that account when it has the shape of one
+    /// (docs/accounts.md), else an access token given as the password.
+    pub async fn login_password(
+        &self,
+        password: &Secret,
+        user: &str,
+    ) -> Result<Principal, SaslFailure> {
+        if crate::auth::app_password::normalize(password.expose()).is_none() {
+            return self.login(password, Some(user)).await;
+        }
+        self.limiter.before_attempt(self.peer).await;
+        let result = match self
+            .accounts
+            .password_login(user, password.expose(), self.purpose, self.peer)
+            .await
+        {
+            Ok(Some(p)) => Ok(p),
+            Ok(None) => {
+                tracing::info!(user = user.trim(), "app password refused");
+                Err(SaslFailure {
+                    cause: None,
+                    temporary: false,
+                })
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot check an app password");
+                Err(SaslFailure {
+                    cause: None,
+                    temporary: true,
                 })
             }
         };
@@ -159,6 +229,11 @@ impl SaslExchange {
         (ex, step)
     }
 
+    /// The mechanism being run.
+    pub fn mechanism(&self) -> Mechanism {
+        self.mechanism
+    }
+
     /// Feeds one client line (base64 text, without CRLF).
     pub async fn step(&mut self, line: &[u8]) -> SaslStep {
         if line == b"*" {
@@ -177,7 +252,7 @@ impl SaslExchange {
                 Err(e) => self.malformed(e),
             },
             State::AwaitPassword(user) => match sasl::decode_base64(line) {
-                Ok(password) => self.finish(self.ctx.login(&password, Some(&user)).await),
+                Ok(password) => self.finish(self.ctx.login_password(&password, &user).await),
                 Err(e) => self.malformed(e),
             },
             State::AwaitMessage => match sasl::decode_base64(line) {
@@ -218,7 +293,7 @@ impl SaslExchange {
                             temporary: false,
                         }));
                     }
-                    let result = self.ctx.login(&p.password, Some(&p.authcid)).await;
+                    let result = self.ctx.login_password(&p.password, &p.authcid).await;
                     self.finish(result)
                 }
                 Err(e) => self.malformed(e),
@@ -276,7 +351,7 @@ impl SaslFailure {
     pub fn reason(&self) -> String {
         match &self.cause {
             Some(e) => e.to_string(),
-            None => "the user name does not match the token".into(),
+            None => "the user name does not match the credentials".into(),
         }
     }
 }

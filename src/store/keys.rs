@@ -15,6 +15,9 @@
 //! | `v`    | account(8) mailbox(4) uid(4)     | empty: lacks `\Seen`         |
 //! | `g`    | account(8) mailbox(4) block(4)   | bitmap of UIDs `block·1024 ..` (`uid_index.rs`) |
 //! | `z`    | account(8) mailbox(4)            | empty: deleted, to be purged |
+//! | `p`    | account(8)                       | [`CredentialsRecord`]: app passwords, revocation |
+//! | `l`    | account(8)                       | [`LoginsRecord`]: recent logins |
+//! | `k`    | (nothing)                        | the server's 32-byte secret (app-password fingerprints) |
 //! | `b`    | body(8)                          | raw message (older stores)   |
 //! | `s`    | body(8)                          | `MessageSummary` (older stores) |
 //! | `x`    | body(8)                          | `SearchIndex`                |
@@ -28,6 +31,8 @@
 //! and `b` keys are read for messages stored by earlier versions.
 //!
 //! [`AccountRecord`]: super::records::AccountRecord
+//! [`CredentialsRecord`]: super::records::CredentialsRecord
+//! [`LoginsRecord`]: super::records::LoginsRecord
 //! [`MailboxRecord`]: super::records::MailboxRecord
 //! [`MessageRecord`]: super::records::MessageRecord
 //! [`ChangeRecord`]: super::records::ChangeRecord
@@ -41,6 +46,25 @@ pub fn account(address: &str) -> Vec<u8> {
 pub fn account_address(a: AccountId) -> Vec<u8> {
     prefixed(b'i', &[&a.0.to_be_bytes()])
 }
+
+/// Every `a` key.
+pub const ACCOUNTS: &[u8] = b"a";
+
+/// The address in an `a` key.
+pub fn address_of_key(key: &[u8]) -> Option<&str> {
+    std::str::from_utf8(key.get(1..)?).ok()
+}
+
+pub fn credentials(a: AccountId) -> Vec<u8> {
+    prefixed(b'p', &[&a.0.to_be_bytes()])
+}
+
+pub fn logins(a: AccountId) -> Vec<u8> {
+    prefixed(b'l', &[&a.0.to_be_bytes()])
+}
+
+/// The server secret.
+pub const SECRET: &[u8] = b"k";
 
 pub fn mailbox(a: AccountId, m: MailboxId) -> Vec<u8> {
     prefixed(b'm', &[&a.0.to_be_bytes(), &m.0.to_be_bytes()])

@@ -31,7 +31,9 @@ use std::future::Future;
 use std::pin::Pin;
 
 pub use durable::Watermark;
-pub use records::{ChangeKind, MailboxRecord, MessageRecord};
+pub use records::{
+    AppPasswordRecord, ChangeKind, CredentialsRecord, LoginRecord, MailboxRecord, MessageRecord,
+};
 pub use sled_store::SledStore;
 
 pub use crate::message::HeaderPart;
@@ -139,6 +141,17 @@ pub struct Usage {
     pub messages: u64,
 }
 
+/// One account as `accounts` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountEntry {
+    /// Its address.
+    pub address: String,
+    /// Its id.
+    pub id: AccountId,
+    /// Unix seconds at creation.
+    pub created: i64,
+}
+
 /// How STORE changes flags (RFC 9051 §6.4.6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FlagOp {
@@ -207,6 +220,32 @@ pub trait MailStore: Send + Sync + 'static {
 
     /// What the account stores, summed over its mailboxes.
     fn usage(&self, account: AccountId) -> StoreResult<Usage>;
+
+    /// Every account, by address.
+    fn accounts(&self) -> StoreResult<Vec<AccountEntry>>;
+
+    /// The account's sign-in state (empty when never set).
+    fn credentials(&self, account: AccountId) -> StoreResult<CredentialsRecord>;
+
+    /// Changes the account's sign-in state atomically: `change` gets the
+    /// current record (it may run more than once, so it must not have
+    /// other effects) and the changed record is returned. Not durable
+    /// until `sync`.
+    fn update_credentials(
+        &self,
+        account: AccountId,
+        change: &dyn Fn(&mut CredentialsRecord) -> StoreResult<()>,
+    ) -> StoreResult<CredentialsRecord>;
+
+    /// The account's newest logins, newest last.
+    fn logins(&self, account: AccountId) -> StoreResult<Vec<LoginRecord>>;
+
+    /// Records a login, keeping the newest `LoginsRecord::KEEP`. Needs no
+    /// `sync`: losing the last few to a crash is harmless.
+    fn record_login(&self, account: AccountId, login: LoginRecord) -> StoreResult<()>;
+
+    /// The server's 32-byte secret, made on first use.
+    fn secret(&self) -> StoreResult<[u8; 32]>;
 
     /// All mailboxes of an account, ordered by name.
     fn mailboxes(&self, account: AccountId) -> StoreResult<Vec<MailboxInfo>>;

@@ -43,6 +43,77 @@ impl Record for AccountRecord {
     const WHAT: &'static str = "account";
 }
 
+/// An account's sign-in state (`p` + account): its app passwords and its
+/// last "sign out everywhere" (docs/accounts.md).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CredentialsRecord {
+    /// Unix seconds of the last revocation; 0 when never. Tokens whose
+    /// `iat` is earlier are refused, sessions that began earlier end.
+    pub revoked_at: i64,
+    /// The app passwords in force, oldest first.
+    pub app_passwords: Vec<AppPasswordRecord>,
+}
+
+impl Record for CredentialsRecord {
+    const VERSION: u8 = 1;
+    const WHAT: &'static str = "credentials";
+}
+
+/// One app password: never the password itself, only what checks it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppPasswordRecord {
+    /// Short public id (`app-password revoke --id`).
+    pub id: String,
+    /// What the person called it ("Phone", "Calendar").
+    pub name: String,
+    /// Protocols it may log in to, as a bit set (`account::Protocols`).
+    pub protocols: u8,
+    /// Unix seconds at creation.
+    pub created: i64,
+    /// Unix seconds after which it is refused; `None`: never.
+    pub expires: Option<i64>,
+    /// A keyed 64-bit fingerprint of the password: a login compares it
+    /// before it spends an Argon2id hash (`account/password.rs`).
+    pub fingerprint: u64,
+    /// Argon2id hash in PHC string form.
+    pub hash: String,
+    /// Last successful login: Unix seconds and client address.
+    pub last_used: Option<(i64, String)>,
+}
+
+/// One login of an account, for the account page (`l` + account keeps the
+/// newest few).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginRecord {
+    /// Unix seconds.
+    pub at: i64,
+    /// The client's address.
+    pub ip: String,
+    /// `imap`, `smtp`, `pop3` or `web`.
+    pub protocol: String,
+    /// SASL mechanism or `app-password` / `oidc`.
+    pub mechanism: String,
+    /// The client's IMAP `ID` name and version, or the app password's name.
+    pub client: Option<String>,
+}
+
+/// The newest logins of an account (`l` + account), newest last.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginsRecord {
+    /// At most [`LoginsRecord::KEEP`].
+    pub logins: Vec<LoginRecord>,
+}
+
+impl LoginsRecord {
+    /// How many logins are kept.
+    pub const KEEP: usize = 20;
+}
+
+impl Record for LoginsRecord {
+    const VERSION: u8 = 1;
+    const WHAT: &'static str = "logins";
+}
+
 /// A mailbox (`m` + account + mailbox). The counters are kept by every
 /// write so that STATUS and SELECT need no scan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

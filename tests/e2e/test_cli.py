@@ -239,8 +239,13 @@ def test_account_create_lets_mail_arrive_before_first_login(server_factory, ssl_
             assert typ == "OK" and data[0] == b"1", data
         finally:
             imap.logout()
-        # The store is locked while the server runs: a clear refusal, not a hang.
-        busy = run_cli("account", "create", dave, "--config", cfg, timeout=20)
-        assert busy.returncode != 0 and "data_dir" in busy.stderr, busy.stderr
+        # While the server runs the command goes through its control socket (issue 7).
+        live = run_cli("account", "create", dave, "--config", cfg, timeout=20)
+        assert live.returncode == 0 and "created" in live.stdout, (live.stdout, live.stderr)
+        s = smtp_login(srv, ssl_ctx, sender)
+        try:
+            assert s.rcpt(dave)[0] == 250 if s.mail(sender)[0] == 250 else False
+        finally:
+            s.quit()
     finally:
         srv.stop()

@@ -308,6 +308,11 @@ impl ImapSession {
         self.login().map(|l| l.principal.valid_until())
     }
 
+    /// The login's principal, once logged in.
+    pub fn principal(&self) -> Option<&Principal> {
+        self.login().map(|l| &l.principal)
+    }
+
     /// True once logged in (the driver uses the longer idle timeout).
     pub fn is_authenticated(&self) -> bool {
         self.login().is_some()

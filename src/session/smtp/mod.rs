@@ -109,7 +109,13 @@ impl SmtpSession {
         self.principal.as_ref().map(Principal::address)
     }
 
-    /// The last second the login's token is valid.
+    /// The login's principal, once logged in.
+    pub fn principal(&self) -> Option<&Principal> {
+        self.principal.as_ref()
+    }
+
+    /// The last second the login's token is valid (the driver ends the
+    /// session then).
     pub fn valid_until(&self) -> Option<i64> {
         self.principal.as_ref().map(Principal::valid_until)
     }
@@ -268,7 +274,10 @@ impl SmtpSession {
                 self.out.extend_from_slice(b"\r\n");
                 return SmtpFlow::AuthLine;
             }
-            SaslStep::Success(principal) => self.logged_in(principal).await,
+            SaslStep::Success(principal) => {
+                let mechanism = self.sasl.as_ref().map_or("AUTH", |e| e.mechanism().name());
+                self.logged_in(principal, mechanism).await
+            }
             SaslStep::Failure(f) if f.temporary => {
                 self.simple(454, (4, 7, 0), "Temporary authentication failure");
             }
@@ -292,7 +301,7 @@ impl SmtpSession {
         SmtpFlow::Command
     }
 
-    async fn logged_in(&mut self, principal: Principal) {
+    async fn logged_in(&mut self, principal: Principal, mechanism: &str) {
         match self.shared.open_account(&principal).await {
             Ok(account) => {
                 let Some(slot) = self.shared.slots.login(account) else {
@@ -312,6 +321,14 @@ impl SmtpSession {
                     jti = principal.jti(),
                     "logged in"
                 );
+                self.shared.accounts.record_login(
+                    account,
+                    &principal,
+                    "smtp",
+                    mechanism,
+                    None,
+                    self.peer.ip(),
+                );
                 self.account = Some(account);
                 self.principal = Some(principal);
                 self.simple(235, (2, 7, 0), "Authentication successful");
@@ -327,6 +344,7 @@ impl SmtpSession {
         AuthContext {
             validator: self.shared.validator.clone(),
             limiter: self.shared.limiter.clone(),
+            accounts: self.shared.accounts.clone(),
             peer: self.peer.ip(),
             purpose: Purpose::Submission,
         }

@@ -3,10 +3,12 @@
 //! [`GroupFlusher`], visibility to other sessions by [`Durability`].
 //!
 //! - `mailboxes.rs`: accounts, mailboxes, subscriptions, `\Recent`.
+//! - `credentials.rs`: the account list, app passwords, revocation, logins.
 //! - `messages.rs`: append, copy and move, flags, expunge, reads.
 //! - `purge.rs`: the background removal of deleted mailboxes' messages.
 //! - `uid_index.rs`: the per-mailbox bitmaps of UIDs that SELECT reads.
 
+mod credentials;
 mod mailboxes;
 mod messages;
 mod purge;
@@ -370,6 +372,34 @@ impl MailStore for SledStore {
 
     fn usage(&self, account: AccountId) -> StoreResult<Usage> {
         self.usage_impl(account)
+    }
+
+    fn accounts(&self) -> StoreResult<Vec<super::AccountEntry>> {
+        self.accounts_impl()
+    }
+
+    fn credentials(&self, account: AccountId) -> StoreResult<super::CredentialsRecord> {
+        self.credentials_impl(account)
+    }
+
+    fn update_credentials(
+        &self,
+        account: AccountId,
+        change: &dyn Fn(&mut super::CredentialsRecord) -> StoreResult<()>,
+    ) -> StoreResult<super::CredentialsRecord> {
+        self.update_credentials_impl(account, change)
+    }
+
+    fn logins(&self, account: AccountId) -> StoreResult<Vec<super::LoginRecord>> {
+        self.logins_impl(account)
+    }
+
+    fn record_login(&self, account: AccountId, login: super::LoginRecord) -> StoreResult<()> {
+        self.record_login_impl(account, login)
+    }
+
+    fn secret(&self) -> StoreResult<[u8; 32]> {
+        self.secret_impl()
     }
 
     fn mailboxes(&self, account: AccountId) -> StoreResult<Vec<MailboxInfo>> {

@@ -15,6 +15,7 @@ impl ImapSession {
         AuthContext {
             validator: self.shared.validator.clone(),
             limiter: self.shared.limiter.clone(),
+            accounts: self.shared.accounts.clone(),
             peer: self.peer.ip(),
             purpose: Purpose::Imap,
         }
@@ -36,8 +37,8 @@ impl ImapSession {
         if ctx.is_blocked() {
             return Err(self.end_blocked());
         }
-        match ctx.login(&password, Some(username)).await {
-            Ok(principal) => self.start_session(principal).await,
+        match ctx.login_password(&password, username).await {
+            Ok(principal) => self.start_session(principal, "LOGIN").await,
             Err(_) if ctx.is_blocked() => Err(self.end_blocked()),
             Err(failure) => Err(login_failure(&failure)),
         }
@@ -104,7 +105,13 @@ impl ImapSession {
                 self.out.extend_from_slice(b"\r\n");
                 return (ImapFlow::AuthLine, None);
             }
-            SaslStep::Success(principal) => self.start_session(principal).await,
+            SaslStep::Success(principal) => {
+                let mechanism = self
+                    .sasl
+                    .as_ref()
+                    .map_or("AUTHENTICATE", |(_, e)| e.mechanism().name());
+                self.start_session(principal, mechanism).await
+            }
             SaslStep::Failure(_) | SaslStep::Malformed(_) if self.auth_context().is_blocked() => {
                 Err(self.end_blocked())
             }
@@ -117,7 +124,7 @@ impl ImapSession {
         (ImapFlow::Command, Some(result))
     }
 
-    async fn start_session(&mut self, principal: Principal) -> CommandResult {
+    async fn start_session(&mut self, principal: Principal, mechanism: &str) -> CommandResult {
         let account = self.shared.open_account(&principal).await?;
         let Some(slot) = self.shared.slots.login(account) else {
             tracing::info!(
@@ -134,6 +141,14 @@ impl ImapSession {
             address = principal.address(),
             jti = principal.jti(),
             "logged in"
+        );
+        self.shared.accounts.record_login(
+            account,
+            &principal,
+            "imap",
+            mechanism,
+            self.client.clone(),
+            self.peer.ip(),
         );
         self.state = State::Authenticated(Login {
             principal,
