@@ -62,6 +62,61 @@ pub struct Config {
     pub store: StoreConfig,
     /// Failed-login throttling.
     pub auth: AuthConfig,
+    /// The HTTP service: autoconfig, the account page, metrics (`[http]`).
+    pub http: HttpConfig,
+    /// The account page's sign-in (`[portal]`).
+    pub portal: Option<PortalConfig>,
+    /// What autoconfig and the add-on tell mail programs (`[mail_clients]`).
+    pub mail_clients: Option<MailClientsConfig>,
+}
+
+/// `[http]`: where the HTTP service listens and how people reach it.
+#[derive(Debug, Clone, Default)]
+pub struct HttpConfig {
+    /// Cleartext: loopback or behind a reverse proxy; and TLS with `[tls]`.
+    pub listeners: Listeners,
+    /// How people reach it (links, redirect URIs), without a trailing `/`:
+    /// `https://{hostname}` unless configured.
+    pub public_url: String,
+}
+
+/// `[portal]`: the account page signs people in against this issuer.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PortalConfig {
+    /// One of the trusted issuers.
+    pub issuer: String,
+    /// The IdP client of the account page.
+    pub client_id: String,
+    /// Its secret; without it, a public client with PKCE.
+    pub client_secret_file: Option<PathBuf>,
+}
+
+/// `[mail_clients]`: the IdP client mail programs use (public, PKCE).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailClientsConfig {
+    /// One of the trusted issuers.
+    pub issuer: String,
+    /// The client id mail programs present.
+    pub client_id: String,
+    /// The scopes they ask for, space-separated.
+    #[serde(default = "default_mail_client_scopes")]
+    pub scopes: String,
+}
+
+fn default_mail_client_scopes() -> String {
+    "openid email offline_access mail.read mail.send".into()
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHttp {
+    #[serde(default)]
+    listen: Vec<String>,
+    #[serde(default)]
+    listen_tls: Vec<String>,
+    public_url: Option<String>,
 }
 
 /// PEM certificate chain and private key.
@@ -293,6 +348,10 @@ struct RawConfig {
     store: StoreConfig,
     #[serde(default)]
     auth: AuthConfig,
+    #[serde(default)]
+    http: RawHttp,
+    portal: Option<PortalConfig>,
+    mail_clients: Option<MailClientsConfig>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -418,6 +477,17 @@ impl Validator<'_> {
                 "a [tls] section with cert and key is required to serve IMAP or submission",
             ));
         }
+        let http_listeners = self.listeners("http", &raw.http.listen, &raw.http.listen_tls)?;
+        if !http_listeners.listen_tls.is_empty() && raw.tls.is_none() {
+            return Err(self.invalid("tls", "a [tls] section is required for http.listen_tls"));
+        }
+        let public_url = match &raw.http.public_url {
+            Some(u) => {
+                check_url_scheme(u).map_err(|m| self.invalid("http.public_url", m))?;
+                u.trim_end_matches('/').to_owned()
+            }
+            None => format!("https://{}", raw.hostname.trim()),
+        };
         if let Some(tls) = &raw.tls {
             crate::server::tls::load_server_config(&tls.cert, &tls.key)
                 .map_err(|e| self.invalid(e.key(), e.to_string()))?;
@@ -427,6 +497,37 @@ impl Validator<'_> {
         }
         if let Some(dev) = &raw.dev_issuer {
             self.dev_issuer(dev)?;
+        }
+        let known = |iss: &str| {
+            raw.issuer.iter().any(|i| i.issuer == iss)
+                || raw.dev_issuer.as_ref().is_some_and(|d| d.issuer == iss)
+        };
+        if let Some(p) = &raw.portal {
+            if !known(&p.issuer) {
+                return Err(self.invalid("portal.issuer", "must be the issuer of an [[issuer]] block"));
+            }
+            if p.client_id.trim().is_empty() {
+                return Err(self.invalid("portal.client_id", "must not be empty"));
+            }
+            if let Some(f) = &p.client_secret_file
+                && !f.is_file()
+            {
+                return Err(self.invalid(
+                    "portal.client_secret_file",
+                    format!("{} is not a readable file", f.display()),
+                ));
+            }
+        }
+        if let Some(m) = &raw.mail_clients {
+            if !known(&m.issuer) {
+                return Err(self.invalid(
+                    "mail_clients.issuer",
+                    "must be the issuer of an [[issuer]] block",
+                ));
+            }
+            if m.client_id.trim().is_empty() {
+                return Err(self.invalid("mail_clients.client_id", "must not be empty"));
+            }
         }
         if raw.issuer.is_empty() && raw.dev_issuer.is_none() {
             return Err(self.invalid(
@@ -460,6 +561,12 @@ impl Validator<'_> {
             limits,
             store: raw.store,
             auth: raw.auth,
+            http: HttpConfig {
+                listeners: http_listeners,
+                public_url,
+            },
+            portal: raw.portal,
+            mail_clients: raw.mail_clients,
         })
     }
 
@@ -621,6 +728,9 @@ impl fmt::Display for Config {
             list(&self.submission.listen)
         )?;
         writeln!(f, "submission (TLS): {}", list(&self.submission.listen_tls))?;
+        writeln!(f, "http: {}", list(&self.http.listeners.listen))?;
+        writeln!(f, "http (TLS): {}", list(&self.http.listeners.listen_tls))?;
+        writeln!(f, "public url: {}", self.http.public_url)?;
         for i in self.trusted_issuers() {
             writeln!(
                 f,

@@ -82,6 +82,18 @@ listen_tls = ["127.0.0.1:1465"]
 [dev_issuer]
 issuer = "http://127.0.0.1:8080/dev"
 key = "{issuer_key}"
+
+# Autoconfig, autodiscover, /healthz and /metrics.
+[http]
+listen = ["127.0.0.1:8081"]
+listen_tls = ["127.0.0.1:8443"]
+public_url = "http://127.0.0.1:8081"
+
+# What autoconfig tells mail programs about signing in.
+[mail_clients]
+issuer = "http://127.0.0.1:8080/dev"
+client_id = "tokenmail-dev"
+scopes = "openid email offline_access mail.read mail.send"
 "#,
             data = dir.join("data").display(),
             cert = cert.display(),
@@ -144,10 +156,17 @@ pub fn instructions(config: &Config, dir: &Path, tokens: &[(String, String)]) ->
             dev.issuer, dev.issuer
         );
     }
+    if !config.http.listeners.is_empty() {
+        let _ = writeln!(
+            s,
+            "  autoconfig:  {}/.well-known/autoconfig/mail/config-v1.1.xml?emailaddress=alice@example.test",
+            config.http.public_url
+        );
+    }
     let _ = writeln!(s, "  certificate: {} (self-signed)", cacert.display());
     let _ = writeln!(
         s,
-        "  login:       SASL OAUTHBEARER or XOAUTH2 with the token (or LOGIN/PLAIN with the token as password)"
+        "  login:       SASL OAUTHBEARER or XOAUTH2 with the token (or LOGIN/PLAIN with the token as password,\n               or an app password: tokenmail app-password create --config CONFIG --user ADDRESS --name NAME)"
     );
     for (user, token) in tokens {
         let _ = writeln!(

@@ -38,6 +38,8 @@ mod smtp_command;
 mod smtp_session;
 #[path = "../fuzz/checks/token.rs"]
 mod token;
+#[path = "../fuzz/checks/web_input.rs"]
+mod web_input;
 
 fn replay(target: &str, check: fn(&[u8])) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
@@ -117,4 +119,9 @@ fn smtp_session_inputs() {
 #[test]
 fn token_inputs() {
     replay("token", token::check);
+}
+
+#[test]
+fn web_input_inputs() {
+    replay("web_input", web_input::check);
 }

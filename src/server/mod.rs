@@ -96,7 +96,7 @@ pub async fn run_with_store(
     let validator = Arc::new(Validator::new(
         config.trusted_issuers(),
         config.domains.clone(),
-        HttpClient::new(extra_ca),
+        HttpClient::new(extra_ca.clone()),
     ));
     let limiter = Arc::new(LoginLimiter::new(config.auth.limiter_settings()));
     let accounts = crate::account::Accounts::new(store.clone(), config.clone()).map_err(|e| {
@@ -130,6 +130,27 @@ pub async fn run_with_store(
     let listeners = bind_all(&config).await?;
     let limit = Arc::new(Semaphore::new(config.limits.max_connections));
     let mut accept_tasks = Vec::new();
+    let web_listeners = crate::web::bind(&config).await.map_err(|source| ServerError::Bind {
+        addr: config
+            .http
+            .listeners
+            .listen
+            .first()
+            .or(config.http.listeners.listen_tls.first())
+            .copied()
+            .unwrap_or_else(|| ([127, 0, 0, 1], 0).into()),
+        source,
+    })?;
+    let web = crate::web::Web::new(config.clone(), store.clone(), HttpClient::new(extra_ca.clone()));
+    for (listener, tls) in web_listeners {
+        let acceptor = if tls { acceptor.clone() } else { None };
+        accept_tasks.push(tokio::spawn(crate::web::serve(
+            listener,
+            acceptor,
+            web.clone(),
+            stop_rx.clone(),
+        )));
+    }
     for (listener, service) in listeners {
         let Some(acceptor) = acceptor.clone() else {
             continue;
@@ -330,6 +351,7 @@ async fn connection(
         Service::Submission { implicit_tls } => ("submission", implicit_tls),
     };
     let span = tracing::info_span!("conn", %peer, protocol, tls = implicit_tls, user = tracing::field::Empty);
+    let _gauge = crate::metrics::SessionGauge::open(protocol == "imap");
     async move {
         let timeouts = conn::Timeouts::of(&shared.config.limits);
         let Some(stream) = handshake(tcp, implicit_tls, &acceptor, timeouts).await else {

@@ -174,6 +174,21 @@ impl AuthContext {
         self.limiter.record_failure(self.peer);
     }
 
+    /// Counts a login's outcome for `/metrics`.
+    pub fn count(&self, mechanism: &'static str, result: &Result<Principal, SaslFailure>) {
+        use crate::metrics::Outcome;
+        let protocol = match self.purpose {
+            Purpose::Imap => "imap",
+            Purpose::Submission => "smtp",
+        };
+        let outcome = match result {
+            Ok(_) => Outcome::Success,
+            Err(f) if f.temporary => Outcome::Temporary,
+            Err(_) => Outcome::Failure,
+        };
+        crate::metrics::login(protocol, mechanism, outcome);
+    }
+
     /// True when this client has failed too often to be heard at all.
     pub fn is_blocked(&self) -> bool {
         self.limiter.is_blocked(self.peer)
@@ -302,15 +317,25 @@ impl SaslExchange {
         }
     }
 
+    /// Counts the login's outcome (`/metrics`).
+    fn count(&self, result: &Result<Principal, SaslFailure>) {
+        self.ctx.count(self.mechanism.name(), result);
+    }
+
     /// A client message that cannot be decoded: counted as a failed login.
     fn malformed(&mut self, e: SaslError) -> SaslStep {
         self.state = State::Done;
+        self.count(&Err(SaslFailure {
+            cause: None,
+            temporary: false,
+        }));
         self.ctx.record_failure();
         SaslStep::Malformed(e)
     }
 
     fn finish(&mut self, result: Result<Principal, SaslFailure>) -> SaslStep {
         self.state = State::Done;
+        self.count(&result);
         match result {
             Ok(p) => SaslStep::Success(p),
             Err(f) => SaslStep::Failure(f),
@@ -328,6 +353,10 @@ impl SaslExchange {
         match result {
             Ok(p) => self.finish(Ok(p)),
             Err(failure) => {
+                self.count(&Err(SaslFailure {
+                    cause: None,
+                    temporary: failure.temporary,
+                }));
                 let scope = self.ctx.validator.required_scope(self.ctx.purpose);
                 let json = if oauthbearer {
                     let status = match &failure.cause {

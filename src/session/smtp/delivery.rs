@@ -122,6 +122,7 @@ pub async fn deliver(
     };
     crate::session::imap::blocking(|| shared.store.append(&targets, &new))?;
     shared.store.sync().await?;
+    crate::metrics::delivered(targets.len());
     tracing::info!(id = %id, size = message.len(), recipients = targets.len(), "delivered");
     Ok(id)
 }

@@ -37,7 +37,9 @@ impl ImapSession {
         if ctx.is_blocked() {
             return Err(self.end_blocked());
         }
-        match ctx.login_password(&password, username).await {
+        let result = ctx.login_password(&password, username).await;
+        ctx.count("LOGIN", &result);
+        match result {
             Ok(principal) => self.start_session(principal, "LOGIN").await,
             Err(_) if ctx.is_blocked() => Err(self.end_blocked()),
             Err(failure) => Err(login_failure(&failure)),

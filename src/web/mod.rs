@@ -1,0 +1,356 @@
+//! The HTTP service on `[http]` (CONTRACT.md "HTTP"): autoconfig for mail
+//! programs, Outlook autodiscover, RFC 9728 protected resource metadata,
+//! `/healthz` and Prometheus `/metrics`; cleartext on `listen` (loopback
+//! or behind a reverse proxy) and TLS with the `[tls]` certificate on
+//! `listen_tls`. HTTP/1.1 by hyper.
+//!
+//! | file | what |
+//! |---|---|
+//! | `mod.rs` | listeners, connections, the routes |
+//! | `autoconfig.rs` | Mozilla autoconfig and Outlook autodiscover documents |
+
+pub mod autoconfig;
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hyper::body::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::auth::HttpClient;
+use crate::config::Config;
+use crate::store::MailStore;
+use autoconfig::OAuthClient;
+
+/// Largest request body read (an autodiscover request is a few hundred bytes).
+const MAX_BODY: usize = 64 * 1024;
+
+/// Concurrent HTTP connections.
+const MAX_CONNECTIONS: usize = 1024;
+
+/// How long the request head and a TLS handshake may take.
+const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long the IdP's endpoints, read from its discovery document, are
+/// used before they are read again.
+const DISCOVERY_TTL: Duration = Duration::from_secs(3600);
+
+type Body = Full<Bytes>;
+
+/// What the routes need.
+pub struct Web {
+    config: Arc<Config>,
+    store: Arc<dyn MailStore>,
+    http: HttpClient,
+    /// The `[mail_clients]` issuer's endpoints, when read.
+    discovery: tokio::sync::Mutex<Option<(Instant, OAuthClient)>>,
+}
+
+impl Web {
+    /// The service of `config` over `store`.
+    pub fn new(config: Arc<Config>, store: Arc<dyn MailStore>, http: HttpClient) -> Arc<Web> {
+        Arc::new(Web {
+            config,
+            store,
+            http,
+            discovery: tokio::sync::Mutex::new(None),
+        })
+    }
+
+    /// The OAuth client settings of `[mail_clients]`, with the endpoints
+    /// from its issuer's discovery document (cached for an hour; the last
+    /// good ones are used while the IdP is unreachable).
+    pub async fn mail_client_oauth(&self) -> Option<OAuthClient> {
+        let mc = self.config.mail_clients.as_ref()?;
+        let mut cached = self.discovery.lock().await;
+        if let Some((at, o)) = cached.as_ref()
+            && at.elapsed() < DISCOVERY_TTL
+        {
+            return Some(o.clone());
+        }
+        let url = format!(
+            "{}/.well-known/openid-configuration",
+            mc.issuer.trim_end_matches('/')
+        );
+        match self.http.get_json(&url).await {
+            Ok(doc) => {
+                let field = |k: &str| doc.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+                match (field("authorization_endpoint"), field("token_endpoint")) {
+                    (Some(auth_url), Some(token_url)) => {
+                        let o = OAuthClient {
+                            issuer: mc.issuer.clone(),
+                            scope: mc.scopes.clone(),
+                            auth_url,
+                            token_url,
+                            client_id: mc.client_id.clone(),
+                        };
+                        *cached = Some((Instant::now(), o.clone()));
+                        Some(o)
+                    }
+                    _ => {
+                        tracing::warn!(%url, "the issuer's discovery document names no authorization or token endpoint");
+                        cached.as_ref().map(|(_, o)| o.clone())
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::warn!(%url, error = %e, "cannot read the issuer's discovery document");
+                cached.as_ref().map(|(_, o)| o.clone())
+            }
+        }
+    }
+}
+
+/// Binds the `[http]` listeners: (listener, TLS?) pairs.
+pub async fn bind(config: &Config) -> std::io::Result<Vec<(TcpListener, bool)>> {
+    let mut out = Vec::new();
+    for (list, tls) in [
+        (&config.http.listeners.listen, false),
+        (&config.http.listeners.listen_tls, true),
+    ] {
+        for addr in list {
+            let l = TcpListener::bind(addr).await.map_err(|e| {
+                std::io::Error::new(e.kind(), format!("http listener {addr}: {e}"))
+            })?;
+            tracing::info!(%addr, tls, "listening (http)");
+            out.push((l, tls));
+        }
+    }
+    Ok(out)
+}
+
+/// Serves one listener until `stop`.
+pub async fn serve(
+    listener: TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    web: Arc<Web>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let limit = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    loop {
+        let (tcp, peer) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    tracing::warn!(error = %e, "http accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            _ = stop.changed() => return,
+        };
+        let Ok(permit) = limit.clone().try_acquire_owned() else {
+            continue;
+        };
+        let web = web.clone();
+        let tls = tls.clone();
+        let mut stop = stop.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            let service = hyper::service::service_fn(move |req| {
+                let web = web.clone();
+                async move { Ok::<_, Infallible>(route(&web, req, peer).await) }
+            });
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder.timer(TokioTimer::new()).header_read_timeout(HEAD_TIMEOUT);
+            let result = match tls {
+                Some(acceptor) => {
+                    let Ok(Ok(stream)) =
+                        tokio::time::timeout(HEAD_TIMEOUT, acceptor.accept(tcp)).await
+                    else {
+                        return;
+                    };
+                    let conn = builder.serve_connection(TokioIo::new(stream), service);
+                    tokio::pin!(conn);
+                    tokio::select! {
+                        r = conn.as_mut() => r,
+                        _ = stop.changed() => { conn.as_mut().graceful_shutdown(); conn.await }
+                    }
+                }
+                None => {
+                    let conn = builder.serve_connection(TokioIo::new(tcp), service);
+                    tokio::pin!(conn);
+                    tokio::select! {
+                        r = conn.as_mut() => r,
+                        _ = stop.changed() => { conn.as_mut().graceful_shutdown(); conn.await }
+                    }
+                }
+            };
+            if let Err(e) = result {
+                tracing::debug!(%peer, error = %e, "http connection ended with an error");
+            }
+        });
+    }
+}
+
+fn respond(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Response<Body> {
+    let mut r = Response::new(Full::new(body.into()));
+    *r.status_mut() = status;
+    let h = r.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    r
+}
+
+fn text(status: StatusCode, body: &'static str) -> Response<Body> {
+    respond(status, "text/plain; charset=utf-8", body)
+}
+
+/// The value of `name` in a URL query, percent-decoded (`+` is a space).
+pub fn query_param(query: &str, name: &str) -> Option<String> {
+    query.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        (percent_decode(k).eq_ignore_ascii_case(name)).then(|| percent_decode(v))
+    })
+}
+
+/// `application/x-www-form-urlencoded` decoding of one component.
+pub fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let hex = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' => match (b.get(i + 1).copied().and_then(hex), b.get(i + 2).copied().and_then(hex)) {
+                (Some(h), Some(l)) => {
+                    out.push(h << 4 | l);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+async fn route(web: &Web, req: Request<hyper::body::Incoming>, peer: SocketAddr) -> Response<Body> {
+    let path = req.uri().path().to_owned();
+    let query = req.uri().query().unwrap_or("").to_owned();
+    let method = req.method().clone();
+    let get = method == Method::GET || method == Method::HEAD;
+    let lower = path.to_ascii_lowercase();
+    match lower.as_str() {
+        "/.well-known/autoconfig/mail/config-v1.1.xml" | "/mail/config-v1.1.xml" if get => {
+            mozilla(web, query_param(&query, "emailaddress")).await
+        }
+        "/autodiscover/autodiscover.xml" if method == Method::POST => {
+            let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
+                Ok(b) => b.to_bytes(),
+                Err(_) => return text(StatusCode::PAYLOAD_TOO_LARGE, "request too large\n"),
+            };
+            outlook(web, &String::from_utf8_lossy(&body))
+        }
+        "/.well-known/oauth-protected-resource" if get => protected_resource(web),
+        "/healthz" if get => text(StatusCode::OK, "ok\n"),
+        "/metrics" if get => {
+            let (flushes, syncs) = web.store.flush_stats();
+            respond(
+                StatusCode::OK,
+                "text/plain; version=0.0.4; charset=utf-8",
+                crate::metrics::render(flushes, syncs),
+            )
+        }
+        "/.well-known/autoconfig/mail/config-v1.1.xml"
+        | "/mail/config-v1.1.xml"
+        | "/.well-known/oauth-protected-resource"
+        | "/healthz"
+        | "/metrics"
+        | "/autodiscover/autodiscover.xml" => {
+            tracing::debug!(%peer, %method, %path, "method not allowed");
+            text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n")
+        }
+        _ => text(StatusCode::NOT_FOUND, "not found\n"),
+    }
+}
+
+/// The domain an address belongs to, when it is one of ours.
+fn local_domain<'a>(config: &'a Config, email: Option<&str>) -> Result<&'a str, ()> {
+    match email {
+        None => Ok(config.domains[0].as_str()),
+        Some(e) => {
+            let domain = e.trim().rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase()).ok_or(())?;
+            config.domains.iter().find(|d| **d == domain).map(String::as_str).ok_or(())
+        }
+    }
+}
+
+async fn mozilla(web: &Web, email: Option<String>) -> Response<Body> {
+    let email = email.map(|e| e.trim().to_lowercase()).filter(|e| !e.is_empty());
+    let Ok(domain) = local_domain(&web.config, email.as_deref()) else {
+        return text(StatusCode::NOT_FOUND, "not an address of this server\n");
+    };
+    let oauth = web.mail_client_oauth().await;
+    let xml = autoconfig::mozilla(
+        domain,
+        email.as_deref(),
+        &autoconfig::endpoints(&web.config),
+        oauth.as_ref(),
+    );
+    respond(StatusCode::OK, "text/xml; charset=utf-8", xml)
+}
+
+fn outlook(web: &Web, body: &str) -> Response<Body> {
+    let Some(email) = autoconfig::autodiscover_address(body) else {
+        return text(StatusCode::BAD_REQUEST, "no EMailAddress in the request\n");
+    };
+    if local_domain(&web.config, Some(&email)).is_err() {
+        return text(StatusCode::NOT_FOUND, "not an address of this server\n");
+    }
+    let xml = autoconfig::outlook(&email.to_lowercase(), &autoconfig::endpoints(&web.config));
+    respond(StatusCode::OK, "text/xml; charset=utf-8", xml)
+}
+
+/// RFC 9728 §2-3: who issues tokens for this resource and which scopes it
+/// knows. Mail programs present the token in SASL, not in a header; the
+/// registered values name only HTTP methods, so the list says `header`
+/// for tools that will probe with one.
+fn protected_resource(web: &Web) -> Response<Body> {
+    let issuers = web.config.trusted_issuers();
+    let mut scopes: Vec<String> = Vec::new();
+    for i in &issuers {
+        for s in [&i.read_scope, &i.send_scope] {
+            if !s.is_empty() && !scopes.contains(s) {
+                scopes.push(s.clone());
+            }
+        }
+    }
+    let doc = serde_json::json!({
+        "resource": web.config.http.public_url,
+        "resource_name": format!("{} mail", web.config.hostname),
+        "authorization_servers": issuers.iter().map(|i| i.issuer.clone()).collect::<Vec<_>>(),
+        "scopes_supported": scopes,
+        "bearer_methods_supported": ["header"],
+    });
+    respond(StatusCode::OK, "application/json", doc.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_parameters_are_decoded() {
+        assert_eq!(
+            query_param("a=1&emailaddress=alice%40example.test", "emailaddress").as_deref(),
+            Some("alice@example.test")
+        );
+        assert_eq!(query_param("EmailAddress=a+b", "emailaddress").as_deref(), Some("a b"));
+        assert_eq!(query_param("x=1", "emailaddress"), None);
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%zz%41"), "%zzA");
+        assert_eq!(percent_decode("%4"), "%4");
+    }
+}
