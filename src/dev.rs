@@ -162,6 +162,13 @@ pub fn instructions(config: &Config, dir: &Path, tokens: &[(String, String)]) ->
             "  autoconfig:  {}/.well-known/autoconfig/mail/config-v1.1.xml?emailaddress=alice@example.test",
             config.http.public_url
         );
+        if config.mail_clients.is_some() {
+            let _ = writeln!(
+                s,
+                "  Thunderbird: {}/thunderbird/tokenmail-oauth.xpi (add-on: sign in with the dev issuer)",
+                config.http.public_url
+            );
+        }
     }
     let _ = writeln!(s, "  certificate: {} (self-signed)", cacert.display());
     let _ = writeln!(

@@ -87,6 +87,8 @@ pub struct DevIssuer {
     /// Paths below the issuer: its URL path without a trailing `/` (`""` at the root).
     base_path: String,
     requests: AtomicU64,
+    /// Codes and refresh tokens of the sign-in (`dev_authorize.rs`).
+    grants: super::dev_authorize::Grants,
 }
 
 impl std::fmt::Debug for DevIssuer {
@@ -148,7 +150,18 @@ impl DevIssuer {
             jwk,
             base_path: path.trim_end_matches('/').to_owned(),
             requests: AtomicU64::new(0),
+            grants: super::dev_authorize::Grants::default(),
         })
+    }
+
+    /// The URL path below which it serves, without a trailing `/`.
+    pub(in crate::auth) fn base_path(&self) -> &str {
+        &self.base_path
+    }
+
+    /// The sign-in's outstanding grants.
+    pub(in crate::auth) fn grants(&self) -> &super::dev_authorize::Grants {
+        &self.grants
     }
 
     /// The issuer URL, as the `iss` of minted tokens.
@@ -225,17 +238,23 @@ impl DevIssuer {
         json!({ "keys": [self.jwk.clone()] })
     }
 
-    /// A minimal OpenID Connect Discovery 1.0 document: no endpoints, just the issuer, its
-    /// keys and what its tokens hold.
+    /// Its OpenID Connect Discovery 1.0 document: the issuer, its keys, the
+    /// sign-in endpoints (`dev_authorize.rs`) and what its tokens hold.
     pub fn discovery_json(&self) -> Value {
+        let base = self.issuer.trim_end_matches('/');
         json!({
             "issuer": self.issuer,
-            "jwks_uri": format!("{}/jwks", self.issuer.trim_end_matches('/')),
-            "response_types_supported": [],
-            "grant_types_supported": [],
+            "jwks_uri": format!("{base}/jwks"),
+            "authorization_endpoint": format!("{base}/authorize"),
+            "token_endpoint": format!("{base}/token"),
+            "response_types_supported": ["code"],
+            "grant_types_supported": ["authorization_code", "refresh_token"],
+            "code_challenge_methods_supported": ["S256"],
+            "token_endpoint_auth_methods_supported": ["none"],
+            "authorization_response_iss_parameter_supported": true,
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["ES256"],
-            "scopes_supported": ["mail.read", "mail.send"],
+            "scopes_supported": ["openid", "email", "offline_access", "mail.read", "mail.send"],
             "claims_supported": ["iss", "aud", "sub", "email", "scope", "iat", "nbf", "exp", "jti", "client_id"],
         })
     }
@@ -268,24 +287,30 @@ impl DevIssuer {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) {
-        let issuer = Arc::clone(&self);
-        serve_json(listener, shutdown, move |path| {
-            issuer.requests.fetch_add(1, Ordering::Relaxed);
-            let base = issuer.base_path.as_str();
-            let discovery = [
-                format!("{base}/.well-known/openid-configuration"),
-                format!("/.well-known/openid-configuration{base}"),
-                format!("/.well-known/oauth-authorization-server{base}"),
-            ];
-            if discovery.iter().any(|p| p == path) {
-                Some(issuer.discovery_json())
-            } else if path == format!("{base}/jwks") {
-                Some(issuer.jwks_json())
-            } else {
-                None
-            }
-        })
-        .await;
+        let handler: Handler = Arc::new(move |req: Request<hyper::body::Incoming>| {
+            let issuer = Arc::clone(&self);
+            Box::pin(async move {
+                issuer.requests.fetch_add(1, Ordering::Relaxed);
+                let base = issuer.base_path.as_str();
+                let discovery = [
+                    format!("{base}/.well-known/openid-configuration"),
+                    format!("/.well-known/openid-configuration{base}"),
+                    format!("/.well-known/oauth-authorization-server{base}"),
+                ];
+                let path = req.uri().path().to_owned();
+                if discovery.contains(&path) {
+                    return respond(&req, &|_: &str| Some(issuer.discovery_json()));
+                }
+                if path == format!("{base}/jwks") {
+                    return respond(&req, &|_: &str| Some(issuer.jwks_json()));
+                }
+                match issuer.sign_in(req).await {
+                    Some(r) => r,
+                    None => json_response(StatusCode::NOT_FOUND, &json!({"error": "not found"})),
+                }
+            })
+        });
+        serve_requests(listener, shutdown, handler).await;
     }
 }
 
@@ -376,9 +401,16 @@ fn pem_encode(label: &str, der: &[u8]) -> String {
     out
 }
 
-/// A tiny HTTP/1.1 server answering `GET`/`HEAD` with the JSON `route(path)` returns, 404
-/// when it returns `None`, 405 for other methods. Used by [`DevIssuer::serve`] and by tests
-/// that play an identity provider.
+/// A request handler for [`serve_requests`].
+pub(in crate::auth) type Handler = Arc<
+    dyn Fn(Request<hyper::body::Incoming>) -> std::pin::Pin<Box<dyn Future<Output = Response<Full<Bytes>>> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// Serves GET requests for JSON documents: `route(path)` gives the document or `None` (404).
+/// Tests stand up fake issuers with it.
+#[cfg(test)]
 pub(in crate::auth) async fn serve_json<F>(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -387,6 +419,20 @@ pub(in crate::auth) async fn serve_json<F>(
     F: Fn(&str) -> Option<Value> + Send + Sync + 'static,
 {
     let route = Arc::new(route);
+    let handler: Handler = Arc::new(move |req| {
+        let route = Arc::clone(&route);
+        Box::pin(async move { respond(&req, route.as_ref()) })
+    });
+    serve_requests(listener, shutdown, handler).await;
+}
+
+/// Accepts HTTP/1.1 connections on `listener` until `shutdown`, one task
+/// each (at most [`MAX_CONNECTIONS`]), every request answered by `handler`.
+pub(in crate::auth) async fn serve_requests(
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    handler: Handler,
+) {
     let limit = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(());
     tokio::pin!(shutdown);
@@ -406,12 +452,12 @@ pub(in crate::auth) async fn serve_json<F>(
         let Ok(permit) = Arc::clone(&limit).try_acquire_owned() else {
             continue;
         };
-        let route = Arc::clone(&route);
+        let handler = Arc::clone(&handler);
         let mut stop = stop_rx.clone();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
-                let route = Arc::clone(&route);
-                async move { Ok::<_, Infallible>(respond(&req, route.as_ref())) }
+                let fut = handler(req);
+                async move { Ok::<_, Infallible>(fut.await) }
             });
             let mut builder = hyper::server::conn::http1::Builder::new();
             builder
@@ -450,6 +496,11 @@ fn respond<B>(
             None => (StatusCode::NOT_FOUND, json!({"error": "not found"})),
         }
     };
+    json_response(status, &body)
+}
+
+/// A JSON response that is not cached.
+pub(in crate::auth) fn json_response(status: StatusCode, body: &Value) -> Response<Full<Bytes>> {
     let mut resp = Response::new(Full::new(Bytes::from(body.to_string())));
     *resp.status_mut() = status;
     let headers = resp.headers_mut();
@@ -459,7 +510,7 @@ fn respond<B>(
     );
     headers.insert(
         hyper::header::CACHE_CONTROL,
-        hyper::header::HeaderValue::from_static("no-cache"),
+        hyper::header::HeaderValue::from_static("no-store"),
     );
     resp
 }

@@ -13,6 +13,7 @@
 //! | `jwks.rs` | per-issuer key cache: OIDC Discovery, RFC 7517 JWK Sets, refetch rules |
 //! | `http.rs` | the small HTTPS `GET` client the cache uses, and the URL rules for config |
 //! | `dev_issuer.rs` | a local ES256 issuer serving discovery and JWKS like a real IdP |
+//! | `dev_authorize.rs` | its sign-in: authorization code + PKCE, refresh tokens |
 //! | `limiter.rs` | per-client delays and blocking after failed logins |
 //! | `app_password.rs` | app passwords: generation, fingerprint, Argon2id |
 //! | `principal.rs`, `error.rs` | the result types |
@@ -35,6 +36,7 @@
 
 pub mod app_password;
 mod claims;
+pub mod dev_authorize;
 pub mod dev_issuer;
 pub mod error;
 pub mod http;

@@ -1,5 +1,6 @@
 //! The HTTP service on `[http]` (CONTRACT.md "HTTP"): autoconfig for mail
-//! programs, Outlook autodiscover, RFC 9728 protected resource metadata,
+//! programs, Outlook autodiscover, the Thunderbird add-on, RFC 9728
+//! protected resource metadata,
 //! `/healthz` and Prometheus `/metrics`; cleartext on `listen` (loopback
 //! or behind a reverse proxy) and TLS with the `[tls]` certificate on
 //! `listen_tls`. HTTP/1.1 by hyper.
@@ -8,8 +9,10 @@
 //! |---|---|
 //! | `mod.rs` | listeners, connections, the routes |
 //! | `autoconfig.rs` | Mozilla autoconfig and Outlook autodiscover documents |
+//! | `xpi.rs` | the Thunderbird add-on that registers the IdP |
 
 pub mod autoconfig;
+pub mod xpi;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -254,6 +257,7 @@ async fn route(web: &Web, req: Request<hyper::body::Incoming>, peer: SocketAddr)
             outlook(web, &String::from_utf8_lossy(&body))
         }
         "/.well-known/oauth-protected-resource" if get => protected_resource(web),
+        "/thunderbird/tokenmail-oauth.xpi" if get => addon(web).await,
         "/healthz" if get => text(StatusCode::OK, "ok\n"),
         "/metrics" if get => {
             let (flushes, syncs) = web.store.flush_stats();
@@ -268,6 +272,7 @@ async fn route(web: &Web, req: Request<hyper::body::Incoming>, peer: SocketAddr)
         | "/.well-known/oauth-protected-resource"
         | "/healthz"
         | "/metrics"
+        | "/thunderbird/tokenmail-oauth.xpi"
         | "/autodiscover/autodiscover.xml" => {
             tracing::debug!(%peer, %method, %path, "method not allowed");
             text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n")
@@ -311,6 +316,29 @@ fn outlook(web: &Web, body: &str) -> Response<Body> {
     }
     let xml = autoconfig::outlook(&email.to_lowercase(), &autoconfig::endpoints(&web.config));
     respond(StatusCode::OK, "text/xml; charset=utf-8", xml)
+}
+
+/// The add-on for this server's host name, registering `[mail_clients]`'s
+/// IdP; 503 while the IdP's endpoints are unknown (its discovery document
+/// could not be read yet), 404 without `[mail_clients]`.
+async fn addon(web: &Web) -> Response<Body> {
+    if web.config.mail_clients.is_none() {
+        return text(StatusCode::NOT_FOUND, "no [mail_clients] is configured\n");
+    }
+    let Some(oauth) = web.mail_client_oauth().await else {
+        return text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the identity provider's endpoints are not known yet; try again\n",
+        );
+    };
+    let host = &web.config.hostname;
+    let bytes = xpi::xpi(host, std::slice::from_ref(host), &oauth);
+    let mut r = respond(StatusCode::OK, "application/x-xpinstall", bytes);
+    r.headers_mut().insert(
+        hyper::header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment; filename=\"tokenmail-oauth.xpi\""),
+    );
+    r
 }
 
 /// RFC 9728 §2-3: who issues tokens for this resource and which scopes it

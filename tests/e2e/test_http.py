@@ -152,3 +152,28 @@ def test_check_config_names_bad_http_keys(server, tmp_path):
         path.write_text(bad)
         r = run_cli("check-config", "--config", str(path))
         assert r.returncode != 0 and key in r.stderr, (key, r.stderr)
+
+
+def test_thunderbird_addon_registers_the_idp(server, discovery, idp, ssl_ctx):
+    import io
+    import zipfile
+    status, headers, body = get(f"https://127.0.0.1:{server.https}/thunderbird/tokenmail-oauth.xpi", ssl_ctx)
+    assert status == 200 and headers["Content-Type"] == "application/x-xpinstall", (status, headers)
+    z = zipfile.ZipFile(io.BytesIO(body))
+    assert z.testzip() is None, "every member's CRC is right"
+    assert z.namelist() == ["manifest.json"]
+    m = json.loads(z.read("manifest.json"))
+    assert m["manifest_version"] == 2
+    gecko = m["browser_specific_settings"]["gecko"]
+    assert gecko["id"] == f"tokenmail-oauth@{server.cfg['hostname']}"
+    assert int(gecko["strict_min_version"].split(".")[0]) >= 140
+    p = m["oauth_provider"]
+    assert p["clientId"] == "thunderbird"
+    assert p["authorizationEndpoint"] == discovery["authorization_endpoint"]
+    assert p["tokenEndpoint"] == discovery["token_endpoint"]
+    assert p["issuerIdentifier"] == idp.issuer
+    assert p["usePKCE"] is True and p["redirectionEndpoint"].startswith("https://")
+    assert p["hostnames"] == [server.cfg["hostname"]]
+    assert "mail.read" in p["scopes"].split()
+    # The same config gives the same bytes: an installed add-on is not replaced needlessly.
+    assert get(f"https://127.0.0.1:{server.https}/thunderbird/tokenmail-oauth.xpi", ssl_ctx)[2] == body
