@@ -92,50 +92,7 @@ fn insert_bounded<V>(map: &Mutex<HashMap<String, V>>, key: String, value: V, ttl
     m.insert(key, value);
 }
 
-/// Form and query decoding (`application/x-www-form-urlencoded`).
-pub fn form(text: &str) -> HashMap<String, String> {
-    text.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (decode(k), decode(v))
-        })
-        .collect()
-}
-
-fn decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let hex = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => out.push(b' '),
-            b'%' => match (b.get(i + 1).copied().and_then(hex), b.get(i + 2).copied().and_then(hex)) {
-                (Some(h), Some(l)) => {
-                    out.push(h << 4 | l);
-                    i += 2;
-                }
-                _ => out.push(b'%'),
-            },
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn encode(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
+use crate::proto::urlencoded::{encode, parse as form};
 
 fn html_escape(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -457,7 +414,6 @@ mod tests {
         assert_eq!(f["a"], "1");
         assert_eq!(f["b"], "x y z");
         assert_eq!(f["c"], "%2");
-        assert_eq!(decode(&encode("a b&c=é")), "a b&c=é");
     }
 
     #[test]

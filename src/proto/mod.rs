@@ -5,3 +5,4 @@ pub mod imap;
 pub mod sasl;
 pub mod secret;
 pub mod smtp;
+pub mod urlencoded;

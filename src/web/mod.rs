@@ -210,33 +210,12 @@ fn text(status: StatusCode, body: &'static str) -> Response<Body> {
 
 /// The value of `name` in a URL query, percent-decoded (`+` is a space).
 pub fn query_param(query: &str, name: &str) -> Option<String> {
-    query.split('&').find_map(|pair| {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        (percent_decode(k).eq_ignore_ascii_case(name)).then(|| percent_decode(v))
-    })
+    crate::proto::urlencoded::param(query, name)
 }
 
 /// `application/x-www-form-urlencoded` decoding of one component.
 pub fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let hex = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => out.push(b' '),
-            b'%' => match (b.get(i + 1).copied().and_then(hex), b.get(i + 2).copied().and_then(hex)) {
-                (Some(h), Some(l)) => {
-                    out.push(h << 4 | l);
-                    i += 2;
-                }
-                _ => out.push(b'%'),
-            },
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    crate::proto::urlencoded::decode(s)
 }
 
 async fn route(web: &Web, req: Request<hyper::body::Incoming>, peer: SocketAddr) -> Response<Body> {
