@@ -311,7 +311,7 @@ async fn addon(web: &Web) -> Response<Body> {
         );
     };
     let host = &web.config.hostname;
-    let bytes = xpi::xpi(host, std::slice::from_ref(host), &oauth);
+    let bytes = xpi::xpi(host, &xpi::hostnames(&web.config), &oauth);
     let mut r = respond(StatusCode::OK, "application/x-xpinstall", bytes);
     r.headers_mut().insert(
         hyper::header::CONTENT_DISPOSITION,

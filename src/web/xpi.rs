@@ -20,6 +20,27 @@ pub fn addon_id(hostname: &str) -> String {
     format!("tokenmail-oauth@{hostname}")
 }
 
+/// The server names the add-on registers the IdP for: `hostname`, and the
+/// addresses of loopback listeners (a trial on one machine). Thunderbird
+/// looks a server's name up only while it contains a dot, trying its
+/// parent domains in turn (`OAuth2Providers._getHostnameDetails`), so a
+/// name like `localhost` never matches: on loopback, the account's server
+/// must be `127.0.0.1`.
+pub fn hostnames(config: &crate::config::Config) -> Vec<String> {
+    let mut out = vec![config.hostname.clone()];
+    let listeners = [&config.imap, &config.submission];
+    for addr in listeners
+        .iter()
+        .flat_map(|l| l.listen.iter().chain(l.listen_tls.iter()))
+    {
+        let ip = addr.ip().to_string();
+        if addr.ip().is_loopback() && !out.contains(&ip) {
+            out.push(ip);
+        }
+    }
+    out
+}
+
 /// `manifest.json` for the mail servers at `hostnames`.
 pub fn manifest(hostname: &str, hostnames: &[String], oauth: &OAuthClient) -> String {
     let doc = json!({

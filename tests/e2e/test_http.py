@@ -173,7 +173,7 @@ def test_thunderbird_addon_registers_the_idp(server, discovery, idp, ssl_ctx):
     assert p["tokenEndpoint"] == discovery["token_endpoint"]
     assert p["issuerIdentifier"] == idp.issuer
     assert p["usePKCE"] is True and p["redirectionEndpoint"].startswith("https://")
-    assert p["hostnames"] == [server.cfg["hostname"]]
+    assert p["hostnames"] == [server.cfg["hostname"], "127.0.0.1"], "the name, and loopback listeners"
     assert "mail.read" in p["scopes"].split()
     # The same config gives the same bytes: an installed add-on is not replaced needlessly.
     assert get(f"https://127.0.0.1:{server.https}/thunderbird/tokenmail-oauth.xpi", ssl_ctx)[2] == body
