@@ -6,8 +6,9 @@
 
 use tokenmail::account::control::Request;
 use tokenmail::auth::app_password::{LETTERS, normalize};
-use tokenmail::web::autoconfig::{autodiscover_address, url_host, xml_escape};
-use tokenmail::web::{percent_decode, query_param};
+use tokenmail::proto::markup::escape as xml_escape;
+use tokenmail::proto::urlencoded::{decode as percent_decode, param as query_param};
+use tokenmail::web::autoconfig::{autodiscover_address, url_host};
 
 /// One input, as the fuzzer and the regression replay give it.
 pub fn check(data: &[u8]) {

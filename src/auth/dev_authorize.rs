@@ -92,15 +92,8 @@ fn insert_bounded<V>(map: &Mutex<HashMap<String, V>>, key: String, value: V, ttl
     m.insert(key, value);
 }
 
+use crate::proto::markup::escape as html_escape;
 use crate::proto::urlencoded::{encode, parse as form};
-
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
 
 /// Whether the dev issuer may send a code to `uri`: http(s) on a loopback host.
 pub fn loopback_redirect(uri: &str) -> bool {

@@ -2,6 +2,7 @@
 //! no storage, no I/O, so they can be fuzzed in isolation.
 
 pub mod imap;
+pub mod markup;
 pub mod sasl;
 pub mod secret;
 pub mod smtp;

@@ -79,5 +79,11 @@ mod tests {
         assert_eq!((f["a"].as_str(), f["b"].as_str(), f["c"].as_str()), ("2", "x y z", "%2"));
         assert_eq!(param("X=1&EmailAddress=a%40b", "emailaddress").as_deref(), Some("a@b"));
         assert_eq!(param("x=1", "y"), None);
+        assert_eq!(
+            param("a=1&emailaddress=alice%40example.test", "emailaddress").as_deref(),
+            Some("alice@example.test")
+        );
+        assert_eq!(param("EmailAddress=a+b", "emailaddress").as_deref(), Some("a b"));
+        assert_eq!(param("x=1", "emailaddress"), None);
     }
 }

@@ -92,6 +92,12 @@ impl AuthContext {
                 })
             }
         };
+        self.settle(result)
+    }
+
+    /// Tells the throttle how a login went: success clears the address's
+    /// failures, a refusal counts as one, a temporary failure as neither.
+    fn settle(&self, result: Result<Principal, SaslFailure>) -> Result<Principal, SaslFailure> {
         match &result {
             Ok(_) => self.limiter.record_success(self.peer),
             Err(f) if !f.temporary => self.limiter.record_failure(self.peer),
@@ -159,12 +165,7 @@ impl AuthContext {
                 })
             }
         };
-        match &result {
-            Ok(_) => self.limiter.record_success(self.peer),
-            Err(f) if !f.temporary => self.limiter.record_failure(self.peer),
-            Err(_) => {}
-        }
-        result
+        self.settle(result)
     }
 
     /// Counts a failure that never reached the validator (a message that

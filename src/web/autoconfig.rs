@@ -4,6 +4,7 @@
 //! the settings go in, the document comes out.
 
 use crate::config::Config;
+use crate::proto::markup::escape as xml_escape;
 
 /// One server a mail program connects to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,23 +51,6 @@ pub fn endpoints(config: &Config) -> Vec<Endpoint> {
     };
     add("imap", &config.imap.listen_tls, &config.imap.listen);
     add("smtp", &config.submission.listen_tls, &config.submission.listen);
-    out
-}
-
-/// XML text escaping (attribute-safe).
-pub fn xml_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c if c.is_control() && c != '\n' && c != '\t' => {}
-            c => out.push(c),
-        }
-    }
     out
 }
 

@@ -208,16 +208,6 @@ fn text(status: StatusCode, body: &'static str) -> Response<Body> {
     respond(status, "text/plain; charset=utf-8", body)
 }
 
-/// The value of `name` in a URL query, percent-decoded (`+` is a space).
-pub fn query_param(query: &str, name: &str) -> Option<String> {
-    crate::proto::urlencoded::param(query, name)
-}
-
-/// `application/x-www-form-urlencoded` decoding of one component.
-pub fn percent_decode(s: &str) -> String {
-    crate::proto::urlencoded::decode(s)
-}
-
 async fn route(web: &Web, req: Request<hyper::body::Incoming>, peer: SocketAddr) -> Response<Body> {
     let path = req.uri().path().to_owned();
     let query = req.uri().query().unwrap_or("").to_owned();
@@ -226,7 +216,7 @@ async fn route(web: &Web, req: Request<hyper::body::Incoming>, peer: SocketAddr)
     let lower = path.to_ascii_lowercase();
     match lower.as_str() {
         "/.well-known/autoconfig/mail/config-v1.1.xml" | "/mail/config-v1.1.xml" if get => {
-            mozilla(web, query_param(&query, "emailaddress")).await
+            mozilla(web, crate::proto::urlencoded::param(&query, "emailaddress")).await
         }
         "/autodiscover/autodiscover.xml" if method == Method::POST => {
             let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
@@ -342,22 +332,4 @@ fn protected_resource(web: &Web) -> Response<Body> {
         "bearer_methods_supported": ["header"],
     });
     respond(StatusCode::OK, "application/json", doc.to_string())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn query_parameters_are_decoded() {
-        assert_eq!(
-            query_param("a=1&emailaddress=alice%40example.test", "emailaddress").as_deref(),
-            Some("alice@example.test")
-        );
-        assert_eq!(query_param("EmailAddress=a+b", "emailaddress").as_deref(), Some("a b"));
-        assert_eq!(query_param("x=1", "emailaddress"), None);
-        assert_eq!(percent_decode("100%"), "100%");
-        assert_eq!(percent_decode("%zz%41"), "%zzA");
-        assert_eq!(percent_decode("%4"), "%4");
-    }
 }
