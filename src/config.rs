@@ -90,6 +90,13 @@ pub struct PortalConfig {
     pub client_id: String,
     /// Its secret; without it, a public client with PKCE.
     pub client_secret_file: Option<PathBuf>,
+    /// The scopes the sign-in asks for, space-separated; `openid` always.
+    #[serde(default = "default_portal_scopes")]
+    pub scopes: String,
+}
+
+fn default_portal_scopes() -> String {
+    "openid email profile".into()
 }
 
 /// `[mail_clients]`: the IdP client mail programs use (public, PKCE).
@@ -508,6 +515,9 @@ impl Validator<'_> {
             }
             if p.client_id.trim().is_empty() {
                 return Err(self.invalid("portal.client_id", "must not be empty"));
+            }
+            if !p.scopes.split_ascii_whitespace().any(|s| s == "openid") {
+                return Err(self.invalid("portal.scopes", "must contain openid"));
             }
             if let Some(f) = &p.client_secret_file
                 && !f.is_file()

@@ -83,11 +83,16 @@ listen_tls = ["127.0.0.1:1465"]
 issuer = "http://127.0.0.1:8080/dev"
 key = "{issuer_key}"
 
-# Autoconfig, autodiscover, /healthz and /metrics.
+# The account page, autoconfig, autodiscover, /healthz and /metrics.
 [http]
 listen = ["127.0.0.1:8081"]
 listen_tls = ["127.0.0.1:8443"]
 public_url = "http://127.0.0.1:8081"
+
+# The account page (/account/) signs people in with the dev issuer.
+[portal]
+issuer = "http://127.0.0.1:8080/dev"
+client_id = "tokenmail-dev"
 
 # What autoconfig tells mail programs about signing in.
 [mail_clients]
@@ -157,6 +162,9 @@ pub fn instructions(config: &Config, dir: &Path, tokens: &[(String, String)]) ->
         );
     }
     if !config.http.listeners.is_empty() {
+        if config.portal.is_some() {
+            let _ = writeln!(s, "  account page: {}/account/", config.http.public_url);
+        }
         let _ = writeln!(
             s,
             "  autoconfig:  {}/.well-known/autoconfig/mail/config-v1.1.xml?emailaddress=alice@example.test",

@@ -382,6 +382,23 @@ impl Accounts {
             Credential::AppPassword { name, .. } => client.or_else(|| Some(name.clone())),
             Credential::Token { .. } => client,
         };
+        self.record(account, protocol, mechanism, client, peer);
+    }
+
+    /// Records a sign-in on the account page (protocol `web`, mechanism
+    /// `OIDC`) from the browser `client`.
+    pub fn record_web_login(&self, account: AccountId, client: Option<String>, peer: IpAddr) {
+        self.record(account, "web", "OIDC", client, peer);
+    }
+
+    fn record(
+        &self,
+        account: AccountId,
+        protocol: &str,
+        mechanism: &str,
+        client: Option<String>,
+        peer: IpAddr,
+    ) {
         let login = LoginRecord {
             at: crate::time::now(),
             ip: peer.to_string(),
@@ -399,6 +416,22 @@ impl Accounts {
         if !repeat && let Err(e) = self.store.record_login(account, login) {
             tracing::warn!(error = %e, "cannot record a login");
         }
+    }
+
+    /// The account of an account-page session that signed in at
+    /// `signed_in_at` (Unix seconds): `None` when the account is gone or
+    /// signed out everywhere since (the same rule as for a token's `iat`).
+    pub fn web_session(&self, address: &str, signed_in_at: i64) -> Result<Option<AccountId>, StoreError> {
+        let Some(id) = self.store.account(address)? else {
+            return Ok(None);
+        };
+        let rec = self.store.credentials(id)?;
+        Ok((signed_in_at >= rec.revoked_at).then_some(id))
+    }
+
+    /// The store's secret, from which the account page derives its keys.
+    pub(crate) fn secret(&self) -> &[u8; 32] {
+        &self.secret
     }
 
     /// Sessions of `address` that would hear a revocation.

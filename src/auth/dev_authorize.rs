@@ -115,7 +115,21 @@ pub fn loopback_redirect(uri: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
+/// The origin (`scheme://host:port`) of a URL, as a CSP source.
+fn origin(uri: &str) -> Option<&str> {
+    let (_, rest) = uri.split_once("://")?;
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    Some(&uri[..uri.len() - rest.len() + end])
+}
+
+/// A page; its form may post to itself and, when given, be redirected to
+/// `redirect_to`'s origin (browsers apply CSP `form-action` to the
+/// redirect after a form post too).
 fn page(status: StatusCode, body: &str) -> Response<Full<Bytes>> {
+    page_for(status, body, None)
+}
+
+fn page_for(status: StatusCode, body: &str, redirect_to: Option<&str>) -> Response<Full<Bytes>> {
     let html = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
@@ -129,12 +143,14 @@ fn page(status: StatusCode, body: &str) -> Response<Full<Bytes>> {
     let h = r.headers_mut();
     h.insert(hyper::header::CONTENT_TYPE, "text/html; charset=utf-8".parse().unwrap());
     h.insert(hyper::header::CACHE_CONTROL, "no-store".parse().unwrap());
-    h.insert(
-        "content-security-policy",
-        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
-            .parse()
-            .unwrap(),
-    );
+    let targets = match redirect_to.and_then(origin) {
+        Some(o) if !o.contains([';', ',', ' ', '\'', '"']) => format!("'self' {o}"),
+        _ => "'self'".to_owned(),
+    };
+    let csp = format!("default-src 'none'; style-src 'unsafe-inline'; form-action {targets}; frame-ancestors 'none'");
+    if let Ok(v) = csp.parse() {
+        h.insert("content-security-policy", v);
+    }
     h.insert("x-frame-options", "DENY".parse().unwrap());
     r
 }
@@ -237,7 +253,7 @@ impl DevIssuer {
             .iter()
             .map(|u| format!("<button type=\"submit\" name=\"pick\" value=\"{u}\" data-tm=\"pick\">{u}</button> "))
             .collect();
-        page(
+        page_for(
             StatusCode::OK,
             &format!(
                 "<h1>Sign in</h1><p>The development issuer of <code>tokenmail dev</code> signs in \
@@ -252,6 +268,7 @@ impl DevIssuer {
                 user = html_escape(default),
                 scope = html_escape(&r.scope),
             ),
+            Some(&r.redirect_uri),
         )
     }
 
@@ -399,6 +416,13 @@ mod tests {
         assert!(!loopback_redirect("https://localhost@evil.example/"));
         assert!(!loopback_redirect("javascript:alert(1)"));
         assert!(!loopback_redirect("https://127.0.0.1.evil.example/"));
+    }
+
+    #[test]
+    fn redirect_origins() {
+        assert_eq!(origin("http://127.0.0.1:8081/account/callback?x"), Some("http://127.0.0.1:8081"));
+        assert_eq!(origin("https://localhost"), Some("https://localhost"));
+        assert_eq!(origin("nothing"), None);
     }
 
     #[test]

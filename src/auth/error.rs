@@ -56,6 +56,11 @@ pub enum AuthError {
     /// (`iat` earlier than the revocation; docs/accounts.md).
     #[error("token issued before the account signed out everywhere; sign in again")]
     Revoked,
+    /// An ID token's `nonce` is not the one its sign-in sent, or its
+    /// `azp` names another client (OIDC Core §3.1.3.7): a replayed or
+    /// substituted ID token.
+    #[error("ID token does not belong to this sign-in (nonce or azp)")]
+    NotThisSignIn,
     /// The issuer's keys could not be fetched and none are cached: a temporary failure.
     #[error("issuer keys unavailable: {0}")]
     KeysUnavailable(String),

@@ -1,6 +1,8 @@
-//! A minimal HTTP/1.1 `GET` client for OIDC discovery documents and JWK sets.
+//! A minimal HTTP/1.1 client for an identity provider: `GET` of OIDC discovery documents,
+//! JWK sets and UserInfo (OIDC Core §5.3), and the form `POST` of a token request
+//! (RFC 6749 §4.1.3).
 //!
-//! Only what key fetching needs: one request per connection (`Connection: close`), no
+//! Only what that needs: one request per connection (`Connection: close`), no
 //! redirects (RFC 8414 §3 and OIDC Discovery §4 expect the document at the URL itself; a
 //! redirect is refused as a non-200 status), no cookies, no proxies. `https://` is verified
 //! against the webpki roots plus optional extra CA certificates; plain `http://` is used only
@@ -18,7 +20,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use http_body_util::{BodyExt, Empty, Limited};
+use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
 use rustls_pki_types::pem::PemObject;
@@ -69,6 +71,17 @@ pub enum HttpError {
     /// The status was not 200.
     #[error("HTTP status {0}")]
     Status(u16),
+    /// An OAuth endpoint refused the request with an error response
+    /// (RFC 6749 §5.2): its `error` code and description.
+    #[error("HTTP status {status}: {error}{}", description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    OAuth {
+        /// The status.
+        status: u16,
+        /// The `error` member.
+        error: String,
+        /// The `error_description` member, at most 200 characters.
+        description: Option<String>,
+    },
     /// The body exceeded [`MAX_BODY`].
     #[error("response larger than {0} bytes")]
     TooLarge(usize),
@@ -305,21 +318,70 @@ impl HttpClient {
         &self,
         url: &str,
     ) -> Result<(serde_json::Value, Option<Duration>), HttpError> {
+        self.json(url, Outgoing::default()).await
+    }
+
+    /// `GET url` with `Authorization: Bearer token` (RFC 6750 §2.1), as a
+    /// UserInfo request is made (OIDC Core §5.3.1).
+    pub async fn get_json_bearer(
+        &self,
+        url: &str,
+        token: &str,
+    ) -> Result<serde_json::Value, HttpError> {
+        let out = Outgoing {
+            authorization: Some(format!("Bearer {token}")),
+            form: None,
+        };
+        Ok(self.json(url, out).await?.0)
+    }
+
+    /// `POST url` with an `application/x-www-form-urlencoded` body, as a
+    /// token request is made (RFC 6749 §4.1.3), optionally with HTTP Basic
+    /// client authentication (`client_id`, secret; RFC 6749 §2.3.1, each
+    /// form-encoded first). A refusal with an OAuth error body becomes
+    /// [`HttpError::OAuth`].
+    pub async fn post_form(
+        &self,
+        url: &str,
+        form: &str,
+        basic: Option<(&str, &str)>,
+    ) -> Result<serde_json::Value, HttpError> {
+        use base64::Engine;
+        let authorization = basic.map(|(id, secret)| {
+            let enc = crate::proto::urlencoded::encode;
+            let pair = format!("{}:{}", enc(id), enc(secret));
+            format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(pair)
+            )
+        });
+        let out = Outgoing {
+            authorization,
+            form: Some(form.to_owned()),
+        };
+        Ok(self.json(url, out).await?.0)
+    }
+
+    async fn json(
+        &self,
+        url: &str,
+        out: Outgoing,
+    ) -> Result<(serde_json::Value, Option<Duration>), HttpError> {
         let parsed = Url::parse(url).map_err(HttpError::BadUrl)?;
         if parsed.scheme == Scheme::Http && !parsed.is_loopback() {
             return Err(HttpError::Insecure(parsed.host));
         }
-        let (body, max_age) = tokio::time::timeout(self.timeout, self.get(&parsed))
+        let (body, max_age) = tokio::time::timeout(self.timeout, self.send(&parsed, &out))
             .await
             .map_err(|_| HttpError::Timeout(self.timeout))??;
         let json = serde_json::from_slice(&body).map_err(|e| HttpError::Json(e.to_string()))?;
         Ok((json, max_age))
     }
 
-    async fn get(&self, url: &Url) -> Result<(Bytes, Option<Duration>), HttpError> {
+    async fn send(&self, url: &Url, out: &Outgoing) -> Result<(Bytes, Option<Duration>), HttpError> {
         let tcp = connect(url).await?;
         match url.scheme {
-            Scheme::Http => request(TokioIo::new(tcp), url).await,
+            Scheme::Http => request(TokioIo::new(tcp), url, out).await,
             Scheme::Https => {
                 let name = match url.host.parse::<IpAddr>() {
                     Ok(ip) => ServerName::IpAddress(ip.into()),
@@ -334,10 +396,20 @@ impl HttpClient {
                         host: url.host.clone(),
                         reason: e.to_string(),
                     })?;
-                request(TokioIo::new(tls), url).await
+                request(TokioIo::new(tls), url, out).await
             }
         }
     }
+}
+
+/// What a request carries beyond its URL: a `GET` without a form, a
+/// `POST` with one.
+#[derive(Default)]
+struct Outgoing {
+    /// The `Authorization` field value. Never logged.
+    authorization: Option<String>,
+    /// A form body, making the request a `POST`.
+    form: Option<String>,
 }
 
 /// Resolves and dials the host, trying each address in turn. For cleartext `http://` only
@@ -384,7 +456,11 @@ impl Drop for AbortOnDrop {
     }
 }
 
-async fn request<T>(io: TokioIo<T>, url: &Url) -> Result<(Bytes, Option<Duration>), HttpError>
+async fn request<T>(
+    io: TokioIo<T>,
+    url: &Url,
+    out: &Outgoing,
+) -> Result<(Bytes, Option<Duration>), HttpError>
 where
     T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
@@ -397,7 +473,14 @@ where
             tracing::debug!(error = %e, "HTTP client connection ended with an error");
         }
     }));
-    let req = hyper::Request::get(url.path.as_str())
+    let method = if out.form.is_some() {
+        hyper::Method::POST
+    } else {
+        hyper::Method::GET
+    };
+    let mut req = hyper::Request::builder()
+        .method(method)
+        .uri(url.path.as_str())
         .header(hyper::header::HOST, url.authority.as_str())
         .header(
             hyper::header::ACCEPT,
@@ -407,12 +490,26 @@ where
             hyper::header::USER_AGENT,
             concat!("tokenmail/", env!("CARGO_PKG_VERSION")),
         )
-        .header(hyper::header::CONNECTION, "close")
-        .body(Empty::<Bytes>::new())
+        .header(hyper::header::CONNECTION, "close");
+    if let Some(a) = &out.authorization {
+        req = req.header(hyper::header::AUTHORIZATION, a.as_str());
+    }
+    if out.form.is_some() {
+        req = req.header(
+            hyper::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        );
+    }
+    let body = Full::new(Bytes::from(out.form.clone().unwrap_or_default()));
+    let req = req
+        .body(body)
         .map_err(|e| HttpError::BadUrl(e.to_string()))?;
     let resp = sender.send_request(req).await.map_err(protocol)?;
     let status = resp.status().as_u16();
     if status != 200 {
+        if out.form.is_some() && (400..500).contains(&status) {
+            return Err(oauth_error(status, resp.into_body()).await);
+        }
         return Err(HttpError::Status(status));
     }
     let max_age = resp
@@ -433,6 +530,31 @@ where
             }
         })?;
     Ok((body.to_bytes(), max_age))
+}
+
+/// An RFC 6749 §5.2 error response: its `error` and `error_description`,
+/// or the bare status when the body is not one.
+async fn oauth_error(status: u16, body: hyper::body::Incoming) -> HttpError {
+    let Ok(body) = Limited::new(body, 16 * 1024).collect().await else {
+        return HttpError::Status(status);
+    };
+    let doc: serde_json::Value = match serde_json::from_slice(&body.to_bytes()) {
+        Ok(v) => v,
+        Err(_) => return HttpError::Status(status),
+    };
+    let text = |k: &str| {
+        doc.get(k)
+            .and_then(|v| v.as_str())
+            .map(|s| s.chars().filter(|c| !c.is_control()).take(200).collect::<String>())
+    };
+    match text("error") {
+        Some(error) => HttpError::OAuth {
+            status,
+            error,
+            description: text("error_description"),
+        },
+        None => HttpError::Status(status),
+    }
 }
 
 /// The freshness a `Cache-Control` field value gives (RFC 9111 §5.2.2):

@@ -9,6 +9,7 @@
 //! | file | what |
 //! |---|---|
 //! | `validator.rs` | the checks of RFC 7519, RFC 9068 and RFC 8725, in order |
+//! | `id_token.rs` | OpenID Connect ID tokens, for the account page's sign-in |
 //! | `claims.rs` | the claim rules (times, audience, scopes, address) as pure functions |
 //! | `jwks.rs` | per-issuer key cache: OIDC Discovery, RFC 7517 JWK Sets, refetch rules |
 //! | `http.rs` | the small HTTPS `GET` client the cache uses, and the URL rules for config |
@@ -40,6 +41,7 @@ pub mod dev_authorize;
 pub mod dev_issuer;
 pub mod error;
 pub mod http;
+pub mod id_token;
 pub mod jwks;
 pub mod limiter;
 pub mod principal;
@@ -51,4 +53,5 @@ pub use http::{HttpClient, HttpError, check_url_scheme, is_loopback_url};
 pub use jwks::KeyCacheSettings;
 pub use limiter::{LimiterSettings, LoginLimiter};
 pub use principal::{Credential, Principal};
+pub use id_token::IdToken;
 pub use validator::{IssuerSettings, MAX_TOKEN_LEN, Purpose, Validator, fingerprint};

@@ -79,8 +79,8 @@ impl IssuerSettings {
     }
 }
 
-struct Issuer {
-    settings: IssuerSettings,
+pub(super) struct Issuer {
+    pub(super) settings: IssuerSettings,
     keys: Arc<KeyCache>,
 }
 
@@ -88,7 +88,7 @@ struct Issuer {
 pub struct Validator {
     issuers: Vec<Issuer>,
     /// Lower-cased served domains.
-    local_domains: Vec<String>,
+    pub(super) local_domains: Vec<String>,
 }
 
 impl fmt::Debug for Validator {
@@ -152,6 +152,14 @@ impl Validator {
         }
     }
 
+    /// The settings of the configured issuer `issuer`.
+    pub fn issuer_settings(&self, issuer: &str) -> Option<&IssuerSettings> {
+        self.issuers
+            .iter()
+            .find(|i| i.settings.issuer == issuer)
+            .map(|i| &i.settings)
+    }
+
     /// The discovery URL of the first issuer, for the `openid-configuration` member of the
     /// RFC 7628 §3.2.2 failure JSON.
     pub fn openid_configuration(&self) -> Option<String> {
@@ -181,6 +189,45 @@ impl Validator {
     }
 
     async fn check(&self, token: &str, purpose: Purpose) -> Result<Principal, AuthError> {
+        let (issuer, claims) = self.verify(token, is_access_token_type).await?;
+        let iss = issuer.settings.issuer.as_str();
+
+        // Step 6: the claims, now authentic.
+        let settings = &issuer.settings;
+        let expires_at = claims::check_times(&claims, now())?;
+        if !claims::audience_contains(&claims, &settings.audience) {
+            return Err(AuthError::WrongAudience);
+        }
+        let scopes = claims::scopes(&claims);
+        let required = settings.scope_for(purpose);
+        if !required.is_empty() && !scopes.iter().any(|s| s == required) {
+            return Err(AuthError::InsufficientScope {
+                required: required.to_owned(),
+            });
+        }
+        let address = claims::address(&claims, &settings.user_claim, &self.local_domains)?;
+        let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_owned);
+        Ok(Principal::new(
+            address,
+            iss.to_owned(),
+            text("sub"),
+            text("jti"),
+            scopes,
+            expires_at,
+            Credential::Token {
+                issued_at: claims::numeric_date(&claims, "iat")?,
+            },
+        ))
+    }
+
+    /// Steps 1 to 5 of the module docs: the shape, the header (with `typ`
+    /// checked by `typ_ok` when present), the issuer by `iss`, the key and
+    /// the signature. Returns the issuer and the now authentic claims.
+    pub(super) async fn verify(
+        &self,
+        token: &str,
+        typ_ok: fn(&str) -> bool,
+    ) -> Result<(&Issuer, Map<String, Value>), AuthError> {
         if token.len() > MAX_TOKEN_LEN {
             return Err(AuthError::Malformed);
         }
@@ -204,7 +251,7 @@ impl Validator {
         }
         match header.get("typ") {
             None => {}
-            Some(Value::String(typ)) if is_access_token_type(typ) => {}
+            Some(Value::String(typ)) if typ_ok(typ) => {}
             Some(_) => return Err(AuthError::Malformed),
         }
         let kid = match header.get("kid") {
@@ -236,33 +283,7 @@ impl Validator {
             Ok(true) => {}
             Ok(false) | Err(_) => return Err(AuthError::BadSignature),
         }
-
-        // Step 6: the claims, now authentic.
-        let settings = &issuer.settings;
-        let expires_at = claims::check_times(&claims, now())?;
-        if !claims::audience_contains(&claims, &settings.audience) {
-            return Err(AuthError::WrongAudience);
-        }
-        let scopes = claims::scopes(&claims);
-        let required = settings.scope_for(purpose);
-        if !required.is_empty() && !scopes.iter().any(|s| s == required) {
-            return Err(AuthError::InsufficientScope {
-                required: required.to_owned(),
-            });
-        }
-        let address = claims::address(&claims, &settings.user_claim, &self.local_domains)?;
-        let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_owned);
-        Ok(Principal::new(
-            address,
-            iss.to_owned(),
-            text("sub"),
-            text("jti"),
-            scopes,
-            expires_at,
-            Credential::Token {
-                issued_at: claims::numeric_date(&claims, "iat")?,
-            },
-        ))
+        Ok((issuer, claims))
     }
 }
 

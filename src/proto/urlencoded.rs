@@ -56,6 +56,19 @@ pub fn parse(text: &str) -> HashMap<String, String> {
         .collect()
 }
 
+/// Every `name=value` pair in order, repeated names kept (a form's
+/// checkboxes), at most 256 of them.
+pub fn pairs(text: &str) -> Vec<(String, String)> {
+    text.split('&')
+        .filter(|p| !p.is_empty())
+        .take(256)
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
 /// The first value of `name` (compared without case), decoded.
 pub fn param(text: &str, name: &str) -> Option<String> {
     text.split('&').find_map(|pair| {

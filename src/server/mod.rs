@@ -50,6 +50,9 @@ pub enum ServerError {
     /// Reading CA certificates failed.
     #[error("auth.ca_file: {0}")]
     CaFile(std::io::Error),
+    /// The account page could not be set up.
+    #[error("{0}")]
+    Portal(String),
 }
 
 /// Which protocol a listener speaks, and whether TLS starts at once.
@@ -141,7 +144,14 @@ pub async fn run_with_store(
             .unwrap_or_else(|| ([127, 0, 0, 1], 0).into()),
         source,
     })?;
-    let web = crate::web::Web::new(config.clone(), store.clone(), HttpClient::new(extra_ca.clone()));
+    let web = crate::web::Web::new(
+        config.clone(),
+        store.clone(),
+        HttpClient::new(extra_ca.clone()),
+        shared.accounts.clone(),
+        shared.validator.clone(),
+    )
+    .map_err(ServerError::Portal)?;
     for (listener, tls) in web_listeners {
         let acceptor = if tls { acceptor.clone() } else { None };
         accept_tasks.push(tokio::spawn(crate::web::serve(

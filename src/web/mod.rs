@@ -10,10 +10,15 @@
 //! | `mod.rs` | listeners, connections, the routes |
 //! | `autoconfig.rs` | Mozilla autoconfig and Outlook autodiscover documents |
 //! | `xpi.rs` | the Thunderbird add-on that registers the IdP |
+//! | `mobileconfig.rs` | the Apple configuration profile with an app password |
+//! | `portal/` | the account page: OIDC sign-in, app passwords, sign out everywhere |
 
 pub mod autoconfig;
+pub mod mobileconfig;
+pub mod portal;
 pub mod xpi;
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -27,7 +32,8 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::auth::HttpClient;
+use crate::account::Accounts;
+use crate::auth::{HttpClient, Validator};
 use crate::config::Config;
 use crate::store::MailStore;
 use autoconfig::OAuthClient;
@@ -47,67 +53,98 @@ const DISCOVERY_TTL: Duration = Duration::from_secs(3600);
 
 type Body = Full<Bytes>;
 
+/// An identity provider's endpoints, from its discovery document
+/// (OpenID Connect Discovery 1.0 §3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Discovered {
+    /// `authorization_endpoint`.
+    pub authorization_endpoint: String,
+    /// `token_endpoint`.
+    pub token_endpoint: String,
+    /// `userinfo_endpoint`, when it has one.
+    pub userinfo_endpoint: Option<String>,
+}
+
 /// What the routes need.
 pub struct Web {
     config: Arc<Config>,
     store: Arc<dyn MailStore>,
     http: HttpClient,
-    /// The `[mail_clients]` issuer's endpoints, when read.
-    discovery: tokio::sync::Mutex<Option<(Instant, OAuthClient)>>,
+    /// The account page, when `[portal]` is configured.
+    portal: Option<portal::Portal>,
+    /// Discovered endpoints by issuer, with when they were read.
+    discovery: tokio::sync::Mutex<HashMap<String, (Instant, Discovered)>>,
 }
 
 impl Web {
-    /// The service of `config` over `store`.
-    pub fn new(config: Arc<Config>, store: Arc<dyn MailStore>, http: HttpClient) -> Arc<Web> {
-        Arc::new(Web {
+    /// The service of `config` over `store`; the account page signs in
+    /// through `validator` and changes accounts through `accounts`.
+    pub fn new(
+        config: Arc<Config>,
+        store: Arc<dyn MailStore>,
+        http: HttpClient,
+        accounts: Arc<Accounts>,
+        validator: Arc<Validator>,
+    ) -> Result<Arc<Web>, String> {
+        let portal = portal::Portal::new(&config, accounts, validator)?;
+        Ok(Arc::new(Web {
             config,
             store,
             http,
-            discovery: tokio::sync::Mutex::new(None),
-        })
+            portal,
+            discovery: tokio::sync::Mutex::new(HashMap::new()),
+        }))
     }
 
-    /// The OAuth client settings of `[mail_clients]`, with the endpoints
-    /// from its issuer's discovery document (cached for an hour; the last
-    /// good ones are used while the IdP is unreachable).
-    pub async fn mail_client_oauth(&self) -> Option<OAuthClient> {
-        let mc = self.config.mail_clients.as_ref()?;
-        let mut cached = self.discovery.lock().await;
-        if let Some((at, o)) = cached.as_ref()
+    /// The endpoints of `issuer`, from its discovery document, read again
+    /// after an hour; while the IdP is unreachable the last good ones are
+    /// used, and with none the error says why.
+    pub async fn discover(&self, issuer: &str) -> Result<Discovered, String> {
+        let mut cache = self.discovery.lock().await;
+        if let Some((at, d)) = cache.get(issuer)
             && at.elapsed() < DISCOVERY_TTL
         {
-            return Some(o.clone());
+            return Ok(d.clone());
         }
-        let url = format!(
-            "{}/.well-known/openid-configuration",
-            mc.issuer.trim_end_matches('/')
-        );
-        match self.http.get_json(&url).await {
+        let url = format!("{}/.well-known/openid-configuration", issuer.trim_end_matches('/'));
+        let fetched = match self.http.get_json(&url).await {
             Ok(doc) => {
                 let field = |k: &str| doc.get(k).and_then(|v| v.as_str()).map(str::to_owned);
                 match (field("authorization_endpoint"), field("token_endpoint")) {
-                    (Some(auth_url), Some(token_url)) => {
-                        let o = OAuthClient {
-                            issuer: mc.issuer.clone(),
-                            scope: mc.scopes.clone(),
-                            auth_url,
-                            token_url,
-                            client_id: mc.client_id.clone(),
-                        };
-                        *cached = Some((Instant::now(), o.clone()));
-                        Some(o)
-                    }
-                    _ => {
-                        tracing::warn!(%url, "the issuer's discovery document names no authorization or token endpoint");
-                        cached.as_ref().map(|(_, o)| o.clone())
-                    }
+                    (Some(authorization_endpoint), Some(token_endpoint)) => Ok(Discovered {
+                        authorization_endpoint,
+                        token_endpoint,
+                        userinfo_endpoint: field("userinfo_endpoint"),
+                    }),
+                    _ => Err("the discovery document names no authorization or token endpoint".to_owned()),
                 }
             }
-            Err(e) => {
-                tracing::warn!(%url, error = %e, "cannot read the issuer's discovery document");
-                cached.as_ref().map(|(_, o)| o.clone())
+            Err(e) => Err(e.to_string()),
+        };
+        match fetched {
+            Ok(d) => {
+                cache.insert(issuer.to_owned(), (Instant::now(), d.clone()));
+                Ok(d)
+            }
+            Err(why) => {
+                tracing::warn!(%url, error = %why, "cannot read the issuer's discovery document");
+                cache.get(issuer).map(|(_, d)| d.clone()).ok_or(why)
             }
         }
+    }
+
+    /// The OAuth client settings of `[mail_clients]`, with the endpoints
+    /// from its issuer's discovery document.
+    pub async fn mail_client_oauth(&self) -> Option<OAuthClient> {
+        let mc = self.config.mail_clients.as_ref()?;
+        let d = self.discover(&mc.issuer).await.ok()?;
+        Some(OAuthClient {
+            issuer: mc.issuer.clone(),
+            scope: mc.scopes.clone(),
+            auth_url: d.authorization_endpoint,
+            token_url: d.token_endpoint,
+            client_id: mc.client_id.clone(),
+        })
     }
 }
 
@@ -193,7 +230,7 @@ pub async fn serve(
     }
 }
 
-fn respond(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Response<Body> {
+pub(crate) fn respond(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Response<Body> {
     let mut r = Response::new(Full::new(body.into()));
     *r.status_mut() = status;
     let h = r.headers_mut();
@@ -224,6 +261,41 @@ async fn route(web: &Web, req: Request<hyper::body::Incoming>, peer: SocketAddr)
                 Err(_) => return text(StatusCode::PAYLOAD_TOO_LARGE, "request too large\n"),
             };
             outlook(web, &String::from_utf8_lossy(&body))
+        }
+        p if p == "/account" || p.starts_with("/account/") => {
+            let cookies: Vec<String> = req
+                .headers()
+                .get_all(hyper::header::COOKIE)
+                .iter()
+                .filter_map(|v| v.to_str().ok().map(str::to_owned))
+                .collect();
+            let header = |name| {
+                req.headers()
+                    .get(name)
+                    .and_then(|v: &HeaderValue| v.to_str().ok())
+                    .map(str::to_owned)
+            };
+            let accept_language = header(hyper::header::ACCEPT_LANGUAGE);
+            let user_agent = header(hyper::header::USER_AGENT);
+            let body = if method == Method::POST {
+                match Limited::new(req.into_body(), MAX_BODY).collect().await {
+                    Ok(b) => b.to_bytes(),
+                    Err(_) => return text(StatusCode::PAYLOAD_TOO_LARGE, "request too large\n"),
+                }
+            } else {
+                Bytes::new()
+            };
+            let preq = portal::PortalRequest {
+                method: &method,
+                path: p,
+                query: &query,
+                cookies: cookies.iter().map(String::as_str).collect(),
+                accept_language: accept_language.as_deref(),
+                user_agent: user_agent.as_deref(),
+                body: &body,
+                peer: peer.ip(),
+            };
+            portal::handle(web, &preq).await
         }
         "/.well-known/oauth-protected-resource" if get => protected_resource(web),
         "/thunderbird/tokenmail-oauth.xpi" if get => addon(web).await,

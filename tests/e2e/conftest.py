@@ -13,11 +13,8 @@ clients), `tmclient` (logins, curl, the Node IdP), `tmcerts` (the certificate).
 from __future__ import annotations
 
 import itertools
-import json
 import ssl
-import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -25,11 +22,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from tmcerts import make_self_signed  # noqa: E402
-from tmclient import Idp, track, unique_user, untrack  # noqa: E402
+from tmclient import start_idp, track, unique_user, untrack  # noqa: E402
 from tmissuer import TestIssuer  # noqa: E402
 from tmserver import REPO, RUNNING, Server, issuer_block  # noqa: E402
-
-IDP_DIR = REPO / "tests" / "idp"
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -145,24 +140,6 @@ def new_user():
 @pytest.fixture(scope="session")
 def idp():
     """`node tests/idp/idp.mjs --port 0`, running for the session."""
-    if not (IDP_DIR / "node_modules" / "oidc-provider").is_dir():
-        pytest.fail(f"oidc-provider is not installed: run `npm ci` in {IDP_DIR}", pytrace=False)
-    proc = subprocess.Popen(
-        ["node", str(IDP_DIR / "idp.mjs"), "--port", "0"], cwd=IDP_DIR,
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    first: list[str] = []
-    reader = threading.Thread(target=lambda: first.append(proc.stdout.readline()), daemon=True)
-    reader.start()
-    reader.join(20)
-    if not first or not first[0].strip():
-        proc.kill()
-        pytest.fail(f"the test IdP did not start: {proc.stderr.read()}", pytrace=False)
-    info = json.loads(first[0])
-    assert info.get("ready") is True, info
-    yield Idp(proc, info)
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    running = start_idp()
+    yield running
+    running.stop()

@@ -14,7 +14,8 @@ import time
 import pytest
 
 import tmproto
-from tmclient import ensure_mailbox, imap_login, smtp_login, unique_user, wait_for
+from tmclient import (ensure_mailbox, expect_bye, imap_login, raw_idle, smtp_login, still_open,
+                      unique_user, wait_for)
 from tmproto import RawImap, RawSmtp, fresh_source_ip, status_of
 from tmserver import run_cli
 
@@ -53,46 +54,6 @@ def imap_password_login(srv, ctx, user: str, password: str) -> imaplib.IMAP4_SSL
     imap = imaplib.IMAP4_SSL("127.0.0.1", srv.ports.imaps, ssl_context=ctx, timeout=20)
     imap.login(user, password)
     return imap
-
-
-def raw_idle(srv, ctx, user: str, *, password: str | None = None, token: str | None = None):
-    """A RawImap logged in (LOGIN with the app password, or XOAUTH2), INBOX selected, in IDLE."""
-    imap = RawImap(srv.ports.imaps, ctx, timeout=20)
-    if password is not None:
-        _, tagged = imap.command(f'LOGIN "{user}" "{password}"')
-    else:
-        _, tagged, _ = imap.sasl("XOAUTH2", tmproto.xoauth2(user, token or srv.token(user)))
-    assert status_of(tagged) == "OK", tagged
-    _, tagged = imap.command("SELECT INBOX")
-    assert status_of(tagged) == "OK", tagged
-    imap.send(b"i1 IDLE\r\n")
-    assert imap.readline().startswith(b"+"), "IDLE continuation"
-    return imap
-
-
-def expect_bye(imap: RawImap, within: float) -> bytes:
-    """The next line is an untagged BYE, within `within` seconds; then the server closes."""
-    imap.sock.settimeout(within)
-    t0 = time.monotonic()
-    line = imap.readline()
-    took = time.monotonic() - t0
-    assert line.startswith(b"* BYE"), line
-    assert took <= within, took
-    with pytest.raises((EOFError, OSError)):
-        imap.sock.settimeout(5)
-        imap.readline()
-    return line
-
-
-def still_open(imap: RawImap, wait: float = 0.5) -> bool:
-    imap.sock.settimeout(wait)
-    try:
-        line = imap.readline()
-    except TimeoutError:
-        return True
-    except (EOFError, OSError):
-        return False
-    raise AssertionError(f"unexpected line from a session that should go on: {line!r}")
 
 
 # -- accounts ---------------------------------------------------------------------------------

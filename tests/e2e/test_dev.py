@@ -197,3 +197,34 @@ def test_dev_mode_end_to_end(tmp_path):
     finally:
         dev.stop()
         RUNNING.remove(dev)  # type: ignore[arg-type]
+
+
+def test_dev_mode_account_page_in_a_browser(tmp_path):
+    """`tokenmail dev` prints `account page: URL`; in Chromium, its sign-in goes through the dev
+    issuer's form as a public client with PKCE, and the page shows the person's address."""
+    from selenium.webdriver.common.by import By
+
+    from tmbrowser import chromium, shot
+
+    dev = Dev(tmp_path / "tokenmail-dev")
+    RUNNING.append(dev)  # type: ignore[arg-type]
+    try:
+        dev.start()
+        found = re.search(r"account page:\s*(\S+)", dev.output())
+        assert found, dev.output()
+        page = found.group(1)
+        d = chromium("en-US")
+        try:
+            d.get(page)
+            d.find_element(By.CSS_SELECTOR, "[data-tm=sign-in]").click()
+            assert d.find_element(By.CSS_SELECTOR, "form[data-tm=dev-sign-in]")
+            shot(d, "dev-1-issuer-form")
+            d.find_element(By.CSS_SELECTOR, "button[data-tm=pick][value='bob@example.test']").click()
+            assert d.current_url == page, d.current_url
+            assert d.find_element(By.CSS_SELECTOR, "[data-tm=address]").text == "bob@example.test"
+            shot(d, "dev-2-account")
+        finally:
+            d.quit()
+    finally:
+        dev.stop()
+        RUNNING.remove(dev)  # type: ignore[arg-type]

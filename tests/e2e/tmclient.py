@@ -8,12 +8,18 @@ import json
 import secrets
 import ssl
 import subprocess
+import threading
 import time
 import urllib.parse
 import urllib.request
 
+import pytest
+
 import tmproto
-from tmserver import DOMAIN, RUNNING, Server
+from tmproto import RawImap, status_of
+from tmserver import DOMAIN, REPO, RUNNING, Server
+
+IDP_DIR = REPO / "tests" / "idp"
 
 _user_seq = itertools.count(1)
 
@@ -62,6 +68,46 @@ def wait_for(predicate, timeout: float, interval: float = 0.05, what: str = "con
         time.sleep(interval)
 
 
+def raw_idle(srv, ctx, user: str, *, password: str | None = None, token: str | None = None):
+    """A RawImap logged in (LOGIN with the app password, or XOAUTH2), INBOX selected, in IDLE."""
+    imap = RawImap(srv.ports.imaps, ctx, timeout=20)
+    if password is not None:
+        _, tagged = imap.command(f'LOGIN "{user}" "{password}"')
+    else:
+        _, tagged, _ = imap.sasl("XOAUTH2", tmproto.xoauth2(user, token or srv.token(user)))
+    assert status_of(tagged) == "OK", tagged
+    _, tagged = imap.command("SELECT INBOX")
+    assert status_of(tagged) == "OK", tagged
+    imap.send(b"i1 IDLE\r\n")
+    assert imap.readline().startswith(b"+"), "IDLE continuation"
+    return imap
+
+
+def expect_bye(imap: RawImap, within: float) -> bytes:
+    """The next line is an untagged BYE, within `within` seconds; then the server closes."""
+    imap.sock.settimeout(within)
+    t0 = time.monotonic()
+    line = imap.readline()
+    took = time.monotonic() - t0
+    assert line.startswith(b"* BYE"), line
+    assert took <= within, took
+    with pytest.raises((EOFError, OSError)):
+        imap.sock.settimeout(5)
+        imap.readline()
+    return line
+
+
+def still_open(imap: RawImap, wait: float = 0.5) -> bool:
+    imap.sock.settimeout(wait)
+    try:
+        line = imap.readline()
+    except TimeoutError:
+        return True
+    except (EOFError, OSError):
+        return False
+    raise AssertionError(f"unexpected line from a session that should go on: {line!r}")
+
+
 # -- the real identity provider (oidc-provider on Node) -----------------------------------
 
 class Idp:
@@ -89,6 +135,34 @@ class Idp:
             body = json.load(resp)
         assert body.get("token_type") == "Bearer", body
         return body["access_token"]
+
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def start_idp(*args: str) -> Idp:
+    """Starts `node tests/idp/idp.mjs --port 0 ARGS...` and waits for its ready line."""
+    if not (IDP_DIR / "node_modules" / "oidc-provider").is_dir():
+        pytest.fail(f"oidc-provider is not installed: run `npm ci` in {IDP_DIR}", pytrace=False)
+    proc = subprocess.Popen(
+        ["node", str(IDP_DIR / "idp.mjs"), "--port", "0", *args], cwd=IDP_DIR,
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    first: list[str] = []
+    reader = threading.Thread(target=lambda: first.append(proc.stdout.readline()), daemon=True)
+    reader.start()
+    reader.join(20)
+    if not first or not first[0].strip():
+        proc.kill()
+        pytest.fail(f"the test IdP did not start: {proc.stderr.read()}", pytrace=False)
+    info = json.loads(first[0])
+    assert info.get("ready") is True, info
+    return Idp(proc, info)
 
 
 def curl(*args: str, timeout: float = 30.0) -> subprocess.CompletedProcess:

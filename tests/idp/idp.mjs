@@ -2,6 +2,7 @@
 // A real OpenID provider (npm `oidc-provider` 9) on loopback, for tokenmail's end-to-end tests.
 //
 //   node tests/idp/idp.mjs [--port N] [--host 127.0.0.1] [--client ID:SECRET:EMAIL]...
+//                          [--portal ID:SECRET:REDIRECT_URI]...
 //
 // It issues RFC 9068 JWT access tokens through the client credentials grant:
 //
@@ -19,6 +20,13 @@
 //   bob     -> bob@example.test
 //   mallory -> mallory@elsewhere.test   (a foreign domain, for refusal tests)
 //
+// Each --portal registers a client for the authorization code flow (with PKCE), as the account
+// page signs people in: a confidential client (client_secret_basic) when SECRET is not empty,
+// else a public one. Its sign-in is oidc-provider's devInteractions: a login form that takes
+// any login and password (the login is the account: alice -> alice@example.test), then a
+// consent page. Its access tokens are for UserInfo (opaque), so `email` reaches the relying
+// party from UserInfo, not from the ID token (OIDC Core 5.4, oidc-provider's default).
+//
 // With --port 0 (the default) the OS picks a free port. Once listening, it prints one JSON line
 // to stdout: {"ready":true,"issuer":"http://127.0.0.1:N","port":N,"token_endpoint":"..."}.
 
@@ -31,7 +39,7 @@ const AUDIENCE = 'tokenmail';
 const SCOPES = 'mail.read mail.send';
 
 function parseArgs(argv) {
-  const args = { port: 0, host: '127.0.0.1', clients: [], ttl: 600 };
+  const args = { port: 0, host: '127.0.0.1', clients: [], portals: [], ttl: 600 };
   for (let i = 0; i < argv.length; i += 1) {
     const a = argv[i];
     const next = () => {
@@ -46,6 +54,12 @@ function parseArgs(argv) {
       const [id, secret, email] = next().split(':');
       if (!id || !secret || !email) throw new Error('--client wants ID:SECRET:EMAIL');
       args.clients.push({ id, secret, email });
+    } else if (a === '--portal') {
+      const v = next();
+      const first = v.indexOf(':');
+      const second = v.indexOf(':', first + 1);
+      if (first < 1 || second < 0) throw new Error('--portal wants ID:SECRET:REDIRECT_URI');
+      args.portals.push({ id: v.slice(0, first), secret: v.slice(first + 1, second), redirect: v.slice(second + 1) });
     } else if (a === '--help' || a === '-h') {
       process.stdout.write('usage: node idp.mjs [--port N] [--host H] [--ttl S] [--client ID:SECRET:EMAIL]...\n');
       process.exit(0);
@@ -67,6 +81,10 @@ const clients = [
   ...args.clients,
 ];
 const emailOf = new Map(clients.map((c) => [c.id, c.email]));
+const portalIds = new Set(args.portals.map((p) => p.id));
+
+// People who sign in interactively: the login names the account.
+const personEmail = (login) => emailOf.get(login) || (login.includes('@') ? login : `${login}@example.test`);
 
 // Fresh signing keys at every start: the tests fetch the JWKS from this process.
 function jwk(keyPair, kid, alg) {
@@ -104,19 +122,33 @@ const provider = new Provider(issuer, {
     response_types: [],
     token_endpoint_auth_method: 'client_secret_post',
     scope: SCOPES,
-  })),
-  clientAuthMethods: ['client_secret_post', 'client_secret_basic'],
+  })).concat(args.portals.map((p) => ({
+    client_id: p.id,
+    ...(p.secret ? { client_secret: p.secret } : {}),
+    grant_types: ['authorization_code', 'refresh_token'],
+    redirect_uris: [p.redirect],
+    response_types: ['code'],
+    token_endpoint_auth_method: p.secret ? 'client_secret_basic' : 'none',
+    scope: 'openid email profile',
+  }))),
+  clientAuthMethods: ['client_secret_post', 'client_secret_basic', 'none'],
+  claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
+  findAccount: async (_ctx, id) => ({
+    accountId: id,
+    claims: async () => ({ sub: id, email: personEmail(id), email_verified: true, name: id }),
+  }),
   jwks,
-  scopes: ['openid', 'offline_access', ...SCOPES.split(' ')],
+  scopes: ['openid', 'offline_access', 'email', 'profile', ...SCOPES.split(' ')],
   cookies: { keys: [randomBytes(32).toString('hex')] },
   ttl: { ClientCredentials: args.ttl },
   features: {
-    devInteractions: { enabled: false },
+    devInteractions: { enabled: args.portals.length > 0 },
     clientCredentials: { enabled: true },
     introspection: { enabled: true },
     resourceIndicators: {
       enabled: true,
-      defaultResource: async (_ctx, _client, oneOf) => oneOf || RESOURCE,
+      // The account page's tokens are for UserInfo; every other client's are for tokenmail.
+      defaultResource: async (_ctx, client, oneOf) => (portalIds.has(client.clientId) ? oneOf : oneOf || RESOURCE),
       useGrantedResource: async () => true,
       getResourceServerInfo: async (_ctx, resourceIndicator) => {
         if (resourceIndicator !== RESOURCE) {
