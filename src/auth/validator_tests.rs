@@ -906,3 +906,82 @@ async fn stale_sets_keep_serving_while_the_idp_is_down() {
         start.elapsed()
     );
 }
+
+/// OIDC Core §3.1.3.7 for the account page's sign-in (`id_token.rs`).
+#[tokio::test]
+async fn id_tokens_follow_the_oidc_rules() {
+    let idp = Idp::start().await;
+    let v = validator(vec![idp.settings()]);
+    let iss = idp.dev.issuer().to_owned();
+    let now = now();
+    let good = json!({
+        "iss": iss, "aud": "portal", "sub": "person-1", "email": "Alice@Example.test",
+        "nonce": "n-1", "iat": now, "exp": now + 300,
+    });
+    let sign = |claims: &Value, typ: Option<&str>| {
+        let mut h = idp.dev.header();
+        h.typ = typ.map(str::to_owned);
+        idp.dev.sign(&h, claims).unwrap()
+    };
+    let t = v
+        .validate_id_token(&sign(&good, Some("JWT")), &iss, "portal", "n-1")
+        .await
+        .unwrap();
+    assert_eq!(t.subject, "person-1");
+    assert_eq!(t.address.as_deref(), Some("alice@example.test"));
+    assert_eq!(t.issued_at, Some(now));
+    let check = |claims: Value, typ: Option<&'static str>, nonce: &'static str| {
+        let token = sign(&claims, typ);
+        let v = &v;
+        let iss = iss.clone();
+        async move { v.validate_id_token(&token, &iss, "portal", nonce).await }
+    };
+    // Another sign-in's nonce, or none: a replayed ID token.
+    assert_eq!(check(good.clone(), None, "n-2").await, Err(AuthError::NotThisSignIn));
+    let mut c = good.clone();
+    c.as_object_mut().unwrap().remove("nonce");
+    assert_eq!(check(c, None, "n-1").await, Err(AuthError::NotThisSignIn));
+    // Issued to another client, or authorized for one.
+    let mut c = good.clone();
+    c["aud"] = json!("thunderbird");
+    assert_eq!(check(c, None, "n-1").await, Err(AuthError::WrongAudience));
+    let mut c = good.clone();
+    c["aud"] = json!(["portal", "other"]);
+    c["azp"] = json!("other");
+    assert_eq!(check(c, None, "n-1").await, Err(AuthError::NotThisSignIn));
+    // An access token (RFC 9068 `at+jwt`) is not a sign-in.
+    assert_eq!(check(good.clone(), Some("at+jwt"), "n-1").await, Err(AuthError::Malformed));
+    // Expired; no subject; a foreign address.
+    let mut c = good.clone();
+    c["exp"] = json!(now - 120);
+    assert_eq!(check(c, None, "n-1").await, Err(AuthError::Expired));
+    let mut c = good.clone();
+    c.as_object_mut().unwrap().remove("sub");
+    assert_eq!(check(c, None, "n-1").await, Err(AuthError::Malformed));
+    let mut c = good.clone();
+    c["email"] = json!("eve@evil.test");
+    assert_eq!(
+        check(c, None, "n-1").await,
+        Err(AuthError::ForeignDomain("evil.test".into()))
+    );
+    // No address claim: it comes from UserInfo, whose `sub` must match.
+    let mut c = good.clone();
+    c.as_object_mut().unwrap().remove("email");
+    let t = check(c, None, "n-1").await.unwrap();
+    assert_eq!(t.address, None);
+    let info = |v: Value| v.as_object().unwrap().clone();
+    assert_eq!(
+        v.userinfo_address(&iss, "person-1", &info(json!({"sub": "person-1", "email": "bob@example.test"}))),
+        Ok("bob@example.test".into())
+    );
+    assert_eq!(
+        v.userinfo_address(&iss, "person-1", &info(json!({"sub": "person-2", "email": "bob@example.test"}))),
+        Err(AuthError::NotThisSignIn)
+    );
+    // Signed by a configured issuer, but not the portal's.
+    assert_eq!(
+        v.validate_id_token(&sign(&good, None), "https://other.example", "portal", "n-1")
+            .await,
+        Err(AuthError::UnknownIssuer)
+    );
+}
