@@ -91,7 +91,6 @@ async fn start_server_config(delays: Delays, extra: &str) -> TestServer {
         .with_test_writer()
         .try_init();
     let dir = tempfile::tempdir().expect("temp dir");
-    let [imap, imaps, smtp, smtps, issuer_port] = free_ports::<5>();
 
     // Self-signed certificate for localhost / 127.0.0.1 (as `tokenmail dev` makes it).
     let ck =
@@ -113,72 +112,85 @@ async fn start_server_config(delays: Delays, extra: &str) -> TestServer {
     .with_root_certificates(roots)
     .with_no_client_auth();
 
-    let issuer_url = format!("http://127.0.0.1:{issuer_port}/dev");
-    let issuer_key = dir.path().join("dev-issuer.pem");
-    let text = format!(
-        r#"
-hostname = "localhost"
-domains = ["example.test"]
-data_dir = "{data}"
+    // Ports are picked free, then bound by the server: another test may
+    // take one in between, so a start that finds its port taken retries.
+    let mut attempt = 0;
+    let (imap, imaps, smtp, smtps, issuer, issuer_key, tx, task) = 'attempt: loop {
+        attempt += 1;
+        let [imap, imaps, smtp, smtps, issuer_port] = free_ports::<5>();
+        let issuer_url = format!("http://127.0.0.1:{issuer_port}/dev");
+        let issuer_key = dir.path().join("dev-issuer.pem");
+        let text = format!(
+            r#"
+    hostname = "localhost"
+    domains = ["example.test"]
+    data_dir = "{data}"
 
-[tls]
-cert = "{cert}"
-key = "{key}"
+    [tls]
+    cert = "{cert}"
+    key = "{key}"
 
-[imap]
-listen = ["127.0.0.1:{imap}"]
-listen_tls = ["127.0.0.1:{imaps}"]
+    [imap]
+    listen = ["127.0.0.1:{imap}"]
+    listen_tls = ["127.0.0.1:{imaps}"]
 
-[submission]
-listen = ["127.0.0.1:{smtp}"]
-listen_tls = ["127.0.0.1:{smtps}"]
+    [submission]
+    listen = ["127.0.0.1:{smtp}"]
+    listen_tls = ["127.0.0.1:{smtps}"]
 
-[dev_issuer]
-issuer = "{issuer_url}"
-key = "{issuer_key}"
+    [dev_issuer]
+    issuer = "{issuer_url}"
+    key = "{issuer_key}"
 
-[auth]
-failure_delay_ms = {failure_ms}
-max_failure_delay_ms = {max_failure_ms}
+    [auth]
+    failure_delay_ms = {failure_ms}
+    max_failure_delay_ms = {max_failure_ms}
 
-{extra}
-"#,
-        data = dir.path().join("data").display(),
-        cert = cert_path.display(),
-        key = key_path.display(),
-        issuer_key = issuer_key.display(),
-        failure_ms = delays.failure_ms,
-        max_failure_ms = delays.max_failure_ms,
-    );
-    let config_path = dir.path().join("tokenmail.toml");
-    let config = Arc::new(Config::parse(&text, &config_path).expect("valid test config"));
-    // The test mints with the same key the server's issuer serves (created here).
-    let issuer =
-        DevIssuer::load_or_create(&issuer_url, &issuer_key, "tokenmail").expect("dev issuer");
+    {extra}
+    "#,
+            data = dir.path().join("data").display(),
+            cert = cert_path.display(),
+            key = key_path.display(),
+            issuer_key = issuer_key.display(),
+            failure_ms = delays.failure_ms,
+            max_failure_ms = delays.max_failure_ms,
+        );
+        let config_path = dir.path().join("tokenmail.toml");
+        let config = Arc::new(Config::parse(&text, &config_path).expect("valid test config"));
+        // The test mints with the same key the server's issuer serves (created here).
+        let issuer =
+            DevIssuer::load_or_create(&issuer_url, &issuer_key, "tokenmail").expect("dev issuer");
 
-    let (tx, rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(tokenmail::server::run(config, async move {
-        let _ = rx.await;
-    }));
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(tokenmail::server::run(config, async move {
+            let _ = rx.await;
+        }));
 
-    // Ready once every listener accepts.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    for port in [issuer_port, imap, imaps, smtp, smtps] {
-        loop {
-            if TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-                break;
+        // Ready once every listener accepts.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        for port in [issuer_port, imap, imaps, smtp, smtps] {
+            loop {
+                if TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+                    break;
+                }
+                if task.is_finished() {
+                    let result = task.await;
+                    // Another test took a port between free_ports and the
+                    // bind: pick new ones.
+                    if attempt < 4 && format!("{result:?}").contains("AddrInUse") {
+                        continue 'attempt;
+                    }
+                    panic!("server stopped during start: {result:?}");
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "server did not listen on port {port} within 10 s"
+                );
+                tokio::time::sleep(Duration::from_millis(10)).await;
             }
-            if task.is_finished() {
-                let result = task.await;
-                panic!("server stopped during start: {result:?}");
-            }
-            assert!(
-                Instant::now() < deadline,
-                "server did not listen on port {port} within 10 s"
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
         }
-    }
+        break (imap, imaps, smtp, smtps, issuer, issuer_key, tx, task);
+    };
     TestServer {
         imap,
         imaps,
