@@ -68,6 +68,20 @@ pub struct Config {
     pub portal: Option<PortalConfig>,
     /// What autoconfig and the add-on tell mail programs (`[mail_clients]`).
     pub mail_clients: Option<MailClientsConfig>,
+    /// The MX: mail from other servers for `domains` (`[smtp_in]`).
+    pub smtp_in: SmtpInConfig,
+    /// LMTP from an MTA in front (`[lmtp]`, RFC 2033).
+    pub lmtp: Vec<SocketAddr>,
+}
+
+/// `[smtp_in]`: where other servers deliver mail for `domains`.
+#[derive(Debug, Clone, Default)]
+pub struct SmtpInConfig {
+    /// Cleartext listeners; STARTTLS is offered, not required.
+    pub listen: Vec<SocketAddr>,
+    /// How long a client must wait for the banner; one that talks before
+    /// it is dropped (zero: no wait).
+    pub greeting_delay: std::time::Duration,
 }
 
 /// `[http]`: where the HTTP service listens and how people reach it.
@@ -359,6 +373,45 @@ struct RawConfig {
     http: RawHttp,
     portal: Option<PortalConfig>,
     mail_clients: Option<MailClientsConfig>,
+    #[serde(default)]
+    smtp_in: RawSmtpIn,
+    #[serde(default)]
+    lmtp: RawLmtp,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSmtpIn {
+    #[serde(default)]
+    listen: Vec<String>,
+    greeting_delay: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLmtp {
+    #[serde(default)]
+    listen: Vec<String>,
+}
+
+/// A duration as the config writes it: a whole number with a unit, `s`,
+/// `m`, `h` or `d` (`"3s"`, `"5m"`, `"2h"`, `"5d"`); a bare number is
+/// seconds.
+pub fn parse_duration(text: &str) -> Option<std::time::Duration> {
+    let t = text.trim();
+    let (digits, unit) = match t.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => t.split_at(i),
+        None => (t, "s"),
+    };
+    let n: u64 = digits.parse().ok()?;
+    let scale = match unit.trim() {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86400,
+        _ => return None,
+    };
+    Some(std::time::Duration::from_secs(n.checked_mul(scale)?))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -478,10 +531,26 @@ impl Validator<'_> {
             &raw.submission.listen,
             &raw.submission.listen_tls,
         )?;
-        if (!imap.is_empty() || !submission.is_empty()) && raw.tls.is_none() {
+        let smtp_in_listen = self.listeners("smtp_in", &raw.smtp_in.listen, &[])?.listen;
+        let greeting_delay = match &raw.smtp_in.greeting_delay {
+            None => std::time::Duration::ZERO,
+            Some(t) => match parse_duration(t) {
+                Some(d) if d <= std::time::Duration::from_secs(60) => d,
+                _ => {
+                    return Err(self.invalid(
+                        "smtp_in.greeting_delay",
+                        format!("{t:?} is not a duration of at most 60s like \"3s\""),
+                    ));
+                }
+            },
+        };
+        let lmtp = self.listeners("lmtp", &raw.lmtp.listen, &[])?.listen;
+        if (!imap.is_empty() || !submission.is_empty() || !smtp_in_listen.is_empty() || !lmtp.is_empty())
+            && raw.tls.is_none()
+        {
             return Err(self.invalid(
                 "tls",
-                "a [tls] section with cert and key is required to serve IMAP or submission",
+                "a [tls] section with cert and key is required to serve IMAP, submission, smtp_in or lmtp",
             ));
         }
         let http_listeners = self.listeners("http", &raw.http.listen, &raw.http.listen_tls)?;
@@ -577,6 +646,11 @@ impl Validator<'_> {
             },
             portal: raw.portal,
             mail_clients: raw.mail_clients,
+            smtp_in: SmtpInConfig {
+                listen: smtp_in_listen,
+                greeting_delay,
+            },
+            lmtp,
         })
     }
 

@@ -1,11 +1,12 @@
-//! Fuzzes a whole submission session (STYLE: "fuzz whole sessions"): each
+//! Fuzzes a whole SMTP session (STYLE: "fuzz whole sessions"): each
 //! input is a stream of client bytes, cut into command lines, SASL lines and
 //! DATA exactly as the network driver does, and run through an
 //! `SmtpSession` on a real sled store. Any panic is a bug: a session must
 //! answer 4xx/5xx and go on.
 //!
 //! The first byte picks the starting state, so every state is reached:
-//! fresh, after EHLO, logged in, or inside a transaction with a recipient.
+//! fresh, after EHLO, logged in, or inside a transaction with a recipient;
+//! bits 3-4 pick the role: submission, the MX (with BDAT) or LMTP.
 //! Set-up happens once per process: a development issuer on loopback, a
 //! store in a temporary directory, and a valid token.
 
@@ -18,7 +19,7 @@ use std::sync::{Arc, OnceLock};
 use base64::Engine as _;
 use tokenmail::proto::smtp::{DataEnd, DataReader};
 use tokenmail::session::Shared;
-use tokenmail::session::smtp::{DataOutcome, SmtpFlow, SmtpSession};
+use tokenmail::session::smtp::{DataOutcome, Role, SmtpFlow, SmtpSession};
 
 /// RFC 5321 §4.5.3.1.6: 998 characters and the CRLF.
 const MAX_LINE: usize = 1000;
@@ -38,7 +39,7 @@ fn world() -> &'static World {
             base64::engine::general_purpose::STANDARD.encode(format!("\0{}\0{token}", world::USER));
         let auth = format!("AUTH PLAIN {plain}\r\n").into_bytes();
         // The logged-in states are only reached if this login works.
-        let mut probe = SmtpSession::new(shared.clone(), "127.0.0.1:1".parse().unwrap(), true);
+        let mut probe = SmtpSession::new(shared.clone(), "127.0.0.1:1".parse().unwrap(), true, Role::Submission);
         rt.block_on(probe.command(&auth[..auth.len() - 2]));
         let reply = probe.take_output();
         assert!(
@@ -56,9 +57,16 @@ pub fn check(data: &[u8]) {
         return;
     };
     let w = world();
+    let role = match (state >> 3) & 3 {
+        1 => Role::Inbound,
+        2 => Role::Lmtp,
+        _ => Role::Submission,
+    };
     let mut buf = Vec::new();
     if state & 3 >= 1 {
-        buf.extend_from_slice(b"EHLO fuzz.example.test\r\n");
+        let hello: &[u8] = if role == Role::Lmtp { b"LHLO" } else { b"EHLO" };
+        buf.extend_from_slice(hello);
+        buf.extend_from_slice(b" fuzz.example.test\r\n");
     }
     if state & 3 >= 2 {
         buf.extend_from_slice(&w.auth);
@@ -71,7 +79,7 @@ pub fn check(data: &[u8]) {
     let tls = state & 4 == 0;
     w.rt.block_on(async {
         let peer: SocketAddr = "127.0.0.1:1".parse().unwrap();
-        let mut session = SmtpSession::new(w.shared.clone(), peer, tls);
+        let mut session = SmtpSession::new(w.shared.clone(), peer, tls, role);
         session.greeting();
         let mut flow = SmtpFlow::Command;
         for _ in 0..256 {
@@ -108,6 +116,14 @@ pub fn check(data: &[u8]) {
                         None => break,
                     };
                     session.data(outcome).await
+                }
+                SmtpFlow::Chunk { size, last, keep } => {
+                    let Ok(n) = usize::try_from(size) else { break };
+                    if buf.len() < n {
+                        break;
+                    }
+                    let chunk: Vec<u8> = buf.drain(..n).collect();
+                    session.chunk(if keep { chunk } else { Vec::new() }, last).await
                 }
             };
             let out = session.take_output();

@@ -26,6 +26,7 @@ use tracing::Instrument;
 use crate::auth::{DevIssuer, HttpClient, LoginLimiter, Validator};
 use crate::config::Config;
 use crate::session::Shared;
+use crate::session::smtp::Role;
 use crate::store::SledStore;
 use tls::Stream;
 
@@ -60,6 +61,10 @@ pub enum ServerError {
 enum Service {
     Imap { implicit_tls: bool },
     Submission { implicit_tls: bool },
+    /// The MX (`[smtp_in]`): cleartext, STARTTLS offered.
+    Inbound,
+    /// LMTP (`[lmtp]`, RFC 2033).
+    Lmtp,
 }
 
 /// Opens the store where `config` says: `data_dir/store`.
@@ -285,6 +290,9 @@ async fn bind_all(config: &Config) -> Result<Vec<(TcpListener, Service)>, Server
             Service::Submission { implicit_tls: true },
         ),
     ];
+    let groups = groups
+        .into_iter()
+        .chain([(&config.smtp_in.listen, Service::Inbound), (&config.lmtp, Service::Lmtp)]);
     for (addrs, service) in groups {
         for &addr in addrs {
             let l = TcpListener::bind(addr)
@@ -359,6 +367,8 @@ async fn connection(
     let (protocol, implicit_tls) = match service {
         Service::Imap { implicit_tls } => ("imap", implicit_tls),
         Service::Submission { implicit_tls } => ("submission", implicit_tls),
+        Service::Inbound => ("smtp_in", false),
+        Service::Lmtp => ("lmtp", false),
     };
     let span = tracing::info_span!("conn", %peer, protocol, tls = implicit_tls, user = tracing::field::Empty);
     let _gauge = crate::metrics::SessionGauge::open(protocol == "imap");
@@ -371,7 +381,9 @@ async fn connection(
         tracing::debug!("connected");
         match service {
             Service::Imap { .. } => imap::drive(conn, shared, peer, acceptor).await,
-            Service::Submission { .. } => smtp::drive(conn, shared, peer, acceptor).await,
+            Service::Submission { .. } => smtp::drive(conn, shared, peer, acceptor, Role::Submission).await,
+            Service::Inbound => smtp::drive(conn, shared, peer, acceptor, Role::Inbound).await,
+            Service::Lmtp => smtp::drive(conn, shared, peer, acceptor, Role::Lmtp).await,
         }
         tracing::debug!("disconnected");
     }
@@ -416,7 +428,9 @@ async fn refuse(tcp: TcpStream, peer: SocketAddr, service: Service) {
         } => b"* BYE [UNAVAILABLE] Too many connections from your address\r\n",
         Service::Submission {
             implicit_tls: false,
-        } => b"421 4.7.0 Too many connections from your address\r\n",
+        }
+        | Service::Inbound
+        | Service::Lmtp => b"421 4.7.0 Too many connections from your address\r\n",
         _ => return,
     };
     let mut tcp = tcp;

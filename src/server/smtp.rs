@@ -1,7 +1,9 @@
-//! The submission driver: reads lines and DATA from the connection, runs
-//! the [`SmtpSession`] and writes its replies. PIPELINING (RFC 2920)
-//! needs nothing special: commands already in the buffer are processed in
-//! order, and replies go out after each.
+//! The SMTP driver for submission, the MX and LMTP: reads lines, DATA and
+//! BDAT chunks from the connection, runs the [`SmtpSession`] and writes
+//! its replies. PIPELINING (RFC 2920) needs nothing special: commands
+//! already in the buffer are processed in order, and replies go out after
+//! each. On the MX, a client that talks before the delayed banner is
+//! dropped (`smtp_in.greeting_delay`: spam engines do not wait).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -10,7 +12,7 @@ use std::time::Duration;
 use super::conn::{Connection, ReadStop};
 use crate::proto::smtp::{DataEnd, DataProgress, DataReader};
 use crate::session::Shared;
-use crate::session::smtp::{DataOutcome, SmtpFlow, SmtpSession};
+use crate::session::smtp::{DataOutcome, Role, SmtpFlow, SmtpSession};
 
 /// RFC 5321 §4.5.3.1.4: 512 octets for a command line; we allow more for
 /// long parameter lists. `AUTH` with an initial response may be as long as
@@ -26,8 +28,18 @@ pub async fn drive(
     shared: Arc<Shared>,
     peer: SocketAddr,
     acceptor: tokio_rustls::TlsAcceptor,
+    role: Role,
 ) {
-    let mut session = SmtpSession::new(shared.clone(), peer, conn.is_tls());
+    let delay = shared.config.smtp_in.greeting_delay;
+    if role == Role::Inbound && !delay.is_zero() && talks_first(&mut conn, delay).await {
+        tracing::info!(%peer, "dropped: the client talked before the greeting");
+        let _ = conn
+            .write_all(b"554 5.7.0 You talked before the greeting; goodbye\r\n")
+            .await;
+        conn.close().await;
+        return;
+    }
+    let mut session = SmtpSession::new(shared.clone(), peer, conn.is_tls(), role);
     session.greeting();
     let limits = &shared.config.limits;
     let mut flow = SmtpFlow::Command;
@@ -90,6 +102,10 @@ pub async fn drive(
                 Ok(outcome) => session.data(outcome).await,
                 Err(stop) => return goodbye(&mut conn, stop).await,
             },
+            SmtpFlow::Chunk { size, last, keep } => match read_chunk(&mut conn, size, keep, idle).await {
+                Ok(chunk) => session.chunk(chunk, last).await,
+                Err(stop) => return goodbye(&mut conn, stop).await,
+            },
         };
     }
     let _ = write(&mut conn, &mut session).await;
@@ -103,6 +119,42 @@ fn is_auth(line: &[u8]) -> bool {
 async fn write(conn: &mut Connection, session: &mut SmtpSession) -> std::io::Result<()> {
     let out = session.take_output();
     conn.write_all(&out).await
+}
+
+/// Whether the client sends anything within `delay`, before the banner
+/// (RFC 5321 §4.3.1: the client waits for it).
+async fn talks_first(conn: &mut Connection, delay: Duration) -> bool {
+    match tokio::time::timeout(delay, conn.fill(delay + Duration::from_secs(1))).await {
+        Ok(Ok(n)) => n > 0 || !conn.buf.is_empty(),
+        // Closed or failed before the banner: nothing to greet.
+        Ok(Err(_)) => true,
+        Err(_) => false,
+    }
+}
+
+/// The `size` octets of a BDAT chunk (RFC 3030 §2), exactly: kept when
+/// `keep`, else read and dropped as they come (a chunk the session
+/// refuses, or one past the size limit, must still be consumed).
+async fn read_chunk(
+    conn: &mut Connection,
+    size: u64,
+    keep: bool,
+    idle: Duration,
+) -> Result<Vec<u8>, ReadStop> {
+    let mut out = Vec::with_capacity(if keep { size.min(1 << 20) as usize } else { 0 });
+    let mut left = size;
+    loop {
+        let take = usize::try_from(left).unwrap_or(usize::MAX).min(conn.buf.len());
+        if keep {
+            out.extend_from_slice(&conn.buf[..take]);
+        }
+        conn.buf.drain(..take);
+        left -= take as u64;
+        if left == 0 {
+            return Ok(out);
+        }
+        conn.fill(idle).await?;
+    }
 }
 
 /// Reads the message after 354 up to `<CRLF>.<CRLF>` (RFC 5321 §4.1.1.4).

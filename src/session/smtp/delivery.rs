@@ -1,10 +1,11 @@
-//! Local delivery of a submitted message: recipient checks (RFC 5321
-//! §4.1.1.3), the trace and missing headers a submission server adds
-//! (RFC 5321 §4.4, RFC 6409 §8), and the one atomic store transaction.
+//! Local delivery: recipient checks (RFC 5321 §4.1.1.3), the trace
+//! headers (RFC 5321 §4.4; `with` by RFC 3848) and, on submission, the
+//! missing headers a submission server adds (RFC 6409 §8), and the one
+//! atomic store transaction.
 
 use std::net::SocketAddr;
 
-use super::Shared;
+use super::{Role, Shared};
 use crate::message::Parsed;
 use crate::proto::smtp::Reply;
 use crate::store::{AccountId, NewMessage, StoreError};
@@ -23,12 +24,15 @@ pub struct Envelope<'a> {
     pub helo: &'a str,
     pub peer: SocketAddr,
     pub tls: bool,
+    pub role: Role,
     pub from: &'a str,
     pub recipients: &'a [Recipient],
 }
 
 /// Checks one RCPT TO address: a local domain and an existing account.
-pub fn resolve_recipient(shared: &Shared, path: &str) -> Result<Recipient, Reply> {
+/// Another domain is relaying: refused on submission for now, and always
+/// on the MX and LMTP (`554 5.7.1`, CONTRACT.md).
+pub fn resolve_recipient(shared: &Shared, path: &str, role: Role) -> Result<Recipient, Reply> {
     let address = path.trim().to_lowercase();
     let Some((local, domain)) = address.rsplit_once('@') else {
         return Err(Reply::new(
@@ -38,8 +42,9 @@ pub fn resolve_recipient(shared: &Shared, path: &str) -> Result<Recipient, Reply
         ));
     };
     if local.is_empty() || !shared.config.is_local_domain(domain) {
+        let code = if role == Role::Submission { 550 } else { 554 };
         return Err(Reply::new(
-            550,
+            code,
             Some((5, 7, 1)),
             format!(
                 "Relaying to {domain} is not available: tokenmail delivers only to its own domains"
@@ -106,8 +111,12 @@ pub async fn deliver(
     let now = crate::time::now();
     let message = with_added_headers(shared, env, &id, now, body);
     let parsed = crate::session::imap::blocking(|| Parsed::of(&message));
-    let mut targets = Vec::with_capacity(env.recipients.len());
+    let mut targets: Vec<(AccountId, crate::store::MailboxId)> =
+        Vec::with_capacity(env.recipients.len());
     for r in env.recipients {
+        if targets.iter().any(|(a, _)| *a == r.account) {
+            continue;
+        }
         let inbox = shared
             .store
             .mailbox_by_name(r.account, "INBOX")?
@@ -145,7 +154,14 @@ fn with_added_headers(
     body: Vec<u8>,
 ) -> Vec<u8> {
     let date = crate::time::rfc5322(now, 0);
-    let protocol = if env.tls { "ESMTPSA" } else { "ESMTPA" };
+    // RFC 3848 §2.
+    let protocol = match (env.role, env.tls) {
+        (Role::Submission, true) => "ESMTPSA",
+        (Role::Submission, false) => "ESMTPA",
+        (Role::Inbound, true) => "ESMTPS",
+        (Role::Inbound, false) => "ESMTP",
+        (Role::Lmtp, _) => "LMTP",
+    };
     let rcpt = match env.recipients {
         [one] => format!("\r\n\tfor <{}>", one.address),
         _ => String::new(),
@@ -168,6 +184,10 @@ fn with_added_headers(
         .as_bytes(),
     );
     let header = header_section(&body);
+    if env.role != Role::Submission {
+        out.extend_from_slice(&body);
+        return out;
+    }
     if !has_header(header, "message-id") {
         out.extend_from_slice(
             format!("Message-ID: <{id}@{}>\r\n", shared.config.hostname).as_bytes(),

@@ -1,11 +1,15 @@
-//! The submission session (RFC 6409, RFC 5321, RFC 4954): an I/O-free
-//! state machine. The driver in `server::smtp` feeds it command lines, SASL
-//! lines and finished DATA, and writes what [`SmtpSession::take_output`]
-//! returns.
+//! The SMTP sessions (RFC 5321) as I/O-free state machines, in three
+//! [`Role`]s: submission (RFC 6409, RFC 4954), the MX for `domains`, and
+//! LMTP (RFC 2033). The driver in `server::smtp` feeds it command lines,
+//! SASL lines, finished DATA and BDAT chunks, and writes what
+//! [`SmtpSession::take_output`] returns.
 //!
-//! States: before TLS only EHLO/HELO, STARTTLS, NOOP, RSET, QUIT are useful;
-//! after TLS, AUTH; after AUTH, mail transactions whose sender must be the
-//! authenticated address.
+//! Submission: before TLS only EHLO/HELO, STARTTLS, NOOP, RSET, QUIT are
+//! useful; after TLS, AUTH; after AUTH, mail transactions whose sender must
+//! be the authenticated address. The MX: no AUTH; STARTTLS offered, not
+//! required; any sender; recipients only existing accounts of `domains`;
+//! CHUNKING (RFC 3030). LMTP: LHLO instead of EHLO, and one reply per
+//! recipient after the message (RFC 2033 §4.2).
 
 mod delivery;
 
@@ -24,6 +28,17 @@ use crate::store::AccountId;
 
 pub use delivery::Recipient;
 
+/// Which SMTP service a session is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Submission from the account's own mail programs (RFC 6409).
+    Submission,
+    /// The MX: mail from other servers for `domains` (`[smtp_in]`).
+    Inbound,
+    /// LMTP from an MTA in front (`[lmtp]`, RFC 2033).
+    Lmtp,
+}
+
 /// What the driver must do after a call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SmtpFlow {
@@ -36,6 +51,16 @@ pub enum SmtpFlow {
     /// Read the message after `354` with a DATA reader bounded by `max_size`
     /// and pass the outcome to [`SmtpSession::data`].
     Data { max_size: u64 },
+    /// Read a BDAT chunk of exactly `size` octets (RFC 3030 §2), keeping
+    /// it when `keep`, and pass it to [`SmtpSession::chunk`].
+    Chunk {
+        /// Octets to read.
+        size: u64,
+        /// The last chunk of the message.
+        last: bool,
+        /// Whether the chunk is wanted (else it is read and dropped).
+        keep: bool,
+    },
     /// Send the output and close.
     Close,
 }
@@ -55,11 +80,16 @@ pub enum DataOutcome {
 struct Transaction {
     from: String,
     recipients: Vec<Recipient>,
+    /// The message so far, sent with BDAT.
+    chunks: Vec<u8>,
+    /// Whether BDAT started the message (DATA may not follow).
+    chunking: bool,
 }
 
 /// One submission connection.
 pub struct SmtpSession {
     shared: Arc<Shared>,
+    role: Role,
     peer: SocketAddr,
     tls: bool,
     helo: Option<String>,
@@ -73,10 +103,11 @@ pub struct SmtpSession {
 }
 
 impl SmtpSession {
-    /// A new session; `tls` is true on the implicit-TLS port.
-    pub fn new(shared: Arc<Shared>, peer: SocketAddr, tls: bool) -> Self {
+    /// A new session of `role`; `tls` is true on the implicit-TLS port.
+    pub fn new(shared: Arc<Shared>, peer: SocketAddr, tls: bool, role: Role) -> Self {
         SmtpSession {
             shared,
+            role,
             peer,
             tls,
             helo: None,
@@ -92,10 +123,11 @@ impl SmtpSession {
     /// The greeting (RFC 5321 §4.2, code 220).
     pub fn greeting(&mut self) {
         let host = self.shared.config.hostname.clone();
+        let kind = if self.role == Role::Lmtp { "LMTP" } else { "ESMTP" };
         self.reply(Reply::new(
             220,
             None,
-            format!("{host} ESMTP tokenmail ready"),
+            format!("{host} {kind} tokenmail ready"),
         ));
     }
 
@@ -150,10 +182,23 @@ impl SmtpSession {
                 return SmtpFlow::Command;
             }
         };
+        let lmtp = self.role == Role::Lmtp;
         match cmd {
-            Command::Ehlo(host) | Command::Lhlo(host) => self.ehlo(host, true),
+            // RFC 2033 §4.1: LMTP greets with LHLO only, SMTP never with it.
+            Command::Lhlo(host) if lmtp => self.ehlo(host, true),
+            Command::Ehlo(_) | Command::Helo(_) if lmtp => {
+                self.simple(500, (5, 5, 1), "This is LMTP: use LHLO")
+            }
+            Command::Lhlo(_) => self.simple(500, (5, 5, 1), "LHLO is for LMTP; use EHLO"),
+            Command::Ehlo(host) => self.ehlo(host, true),
             Command::Helo(host) => self.ehlo(host, false),
+            Command::StartTls if self.role == Role::Lmtp => {
+                self.simple(502, (5, 5, 1), "STARTTLS is not offered on LMTP")
+            }
             Command::StartTls => return self.starttls(),
+            Command::Auth { .. } if self.role != Role::Submission => {
+                self.simple(502, (5, 5, 1), "AUTH is for submission; this server takes mail for its own domains")
+            }
             Command::Auth {
                 mechanism,
                 initial_response,
@@ -161,8 +206,11 @@ impl SmtpSession {
             Command::MailFrom { path, params } => self.mail(path, params),
             Command::RcptTo { path, .. } => self.rcpt(&path),
             Command::Data => return self.data_start(),
-            Command::Bdat { .. } => {
-                self.simple(502, (5, 5, 1), "CHUNKING is not supported; use DATA")
+            Command::Bdat { size, last } if self.role == Role::Inbound => return self.bdat(size, last),
+            Command::Bdat { size, .. } => {
+                self.simple(502, (5, 5, 1), "CHUNKING is not supported; use DATA");
+                // RFC 3030 §2: the chunk follows whatever the reply.
+                return SmtpFlow::Chunk { size, last: false, keep: false };
             }
             Command::Rset => {
                 self.transaction = None;
@@ -202,10 +250,19 @@ impl SmtpSession {
             "SMTPUTF8".into(),
             "ENHANCEDSTATUSCODES".into(),
         ];
-        if !self.tls {
-            lines.push("STARTTLS".into());
-        } else if self.principal.is_none() {
-            lines.push("AUTH OAUTHBEARER XOAUTH2 PLAIN LOGIN".into());
+        match self.role {
+            Role::Submission if !self.tls => lines.push("STARTTLS".into()),
+            Role::Submission if self.principal.is_none() => {
+                lines.push("AUTH OAUTHBEARER XOAUTH2 PLAIN LOGIN".into())
+            }
+            Role::Submission => {}
+            Role::Inbound => {
+                lines.push("CHUNKING".into());
+                if !self.tls {
+                    lines.push("STARTTLS".into());
+                }
+            }
+            Role::Lmtp => {}
         }
         self.reply(Reply {
             code: 250,
@@ -350,8 +407,13 @@ impl SmtpSession {
         }
     }
 
-    /// RFC 5321 §4.1.1.2; the sender must be the logged-in address (RFC 6409 §6.1).
+    /// RFC 5321 §4.1.1.2; on submission the sender must be the logged-in
+    /// address (RFC 6409 §6.1), on the MX and LMTP any sender, also the
+    /// null one of a bounce.
     fn mail(&mut self, path: ReversePath, params: MailParams) {
+        if self.role != Role::Submission {
+            return self.open_transaction(path, params);
+        }
         let Some(principal) = &self.principal else {
             let text = if self.tls {
                 "Authentication required"
@@ -369,13 +431,30 @@ impl SmtpSession {
             self.simple(503, (5, 5, 1), "Nested MAIL command");
             return;
         }
-        let from = match path {
-            ReversePath::Address(a) if a.eq_ignore_ascii_case(principal.address()) => a,
+        match &path {
+            ReversePath::Address(a) if a.eq_ignore_ascii_case(principal.address()) => {}
             _ => {
                 let text = format!("Sender address must be {}", principal.address());
                 self.simple(553, (5, 7, 1), &text);
                 return;
             }
+        }
+        self.open_transaction(path, params);
+    }
+
+    fn open_transaction(&mut self, path: ReversePath, params: MailParams) {
+        if self.helo.is_none() {
+            let hello = if self.role == Role::Lmtp { "LHLO" } else { "EHLO" };
+            self.simple(503, (5, 5, 1), &format!("Send {hello} first"));
+            return;
+        }
+        if self.transaction.is_some() {
+            self.simple(503, (5, 5, 1), "Nested MAIL command");
+            return;
+        }
+        let from = match path {
+            ReversePath::Address(a) => a,
+            ReversePath::Null => String::new(),
         };
         let limit = self.shared.config.limits.max_message_size;
         if params.size.is_some_and(|s| s > limit) {
@@ -389,6 +468,8 @@ impl SmtpSession {
         self.transaction = Some(Transaction {
             from,
             recipients: Vec::new(),
+            chunks: Vec::new(),
+            chunking: false,
         });
         self.simple(250, (2, 1, 0), "Sender OK");
     }
@@ -403,10 +484,13 @@ impl SmtpSession {
             self.simple(452, (4, 5, 3), "Too many recipients");
             return;
         }
-        match delivery::resolve_recipient(&self.shared, path) {
+        match delivery::resolve_recipient(&self.shared, path, self.role) {
             Ok(rcpt) => {
+                let lmtp = self.role == Role::Lmtp;
                 let tx = self.transaction.as_mut().expect("checked above");
-                if !tx.recipients.iter().any(|r| r.account == rcpt.account) {
+                // LMTP answers each accepted RCPT after the message
+                // (RFC 2033 §4.2), so each one is kept.
+                if lmtp || !tx.recipients.iter().any(|r| r.account == rcpt.account) {
                     tx.recipients.push(rcpt);
                 }
                 self.simple(250, (2, 1, 5), "Recipient OK");
@@ -419,6 +503,9 @@ impl SmtpSession {
     fn data_start(&mut self) -> SmtpFlow {
         match &self.transaction {
             None => self.simple(503, (5, 5, 1), "Need MAIL command"),
+            Some(tx) if tx.chunking => {
+                self.simple(503, (5, 5, 1), "DATA cannot follow BDAT in one message")
+            }
             Some(tx) if tx.recipients.is_empty() => {
                 self.simple(554, (5, 5, 1), "No valid recipients")
             }
@@ -460,33 +547,112 @@ impl SmtpSession {
                 return SmtpFlow::Command;
             }
         };
-        // RFC 9208 §5.1, RFC 3463 §3.3: the message does not fit.
-        for r in &tx.recipients {
-            if delivery::over_quota(&self.shared, r.account, Some(message.len() as u64))
-                .unwrap_or(false)
-            {
-                self.simple(
-                    552,
-                    (5, 2, 2),
-                    "Mailbox full: the message exceeds the quota",
-                );
-                return SmtpFlow::Command;
-            }
-        }
-        let envelope = delivery::Envelope {
-            helo: self.helo.as_deref().unwrap_or("unknown"),
-            peer: self.peer,
-            tls: self.tls,
-            from: &tx.from,
-            recipients: &tx.recipients,
-        };
-        match delivery::deliver(&self.shared, &envelope, message).await {
-            Ok(id) => self.simple(250, (2, 0, 0), &format!("OK, delivered as {id}")),
-            Err(e) => {
-                tracing::error!(error = %e, "delivery failed");
-                self.simple(451, (4, 3, 0), "Local error in processing; try again");
-            }
-        }
+        self.finish(tx, message).await;
         SmtpFlow::Command
+    }
+
+    /// RFC 3030 §2: BDAT on the MX. The chunk is read whatever the reply;
+    /// a refused chunk ends the transaction.
+    fn bdat(&mut self, size: u64, last: bool) -> SmtpFlow {
+        let limit = self.shared.config.limits.max_message_size;
+        let refuse = match &self.transaction {
+            None => Some((503, (5, 5, 1), "Need MAIL command")),
+            Some(tx) if tx.recipients.is_empty() => Some((554, (5, 5, 1), "No valid recipients")),
+            Some(tx) if tx.chunks.len() as u64 + size > limit => {
+                Some((552, (5, 3, 4), "Message size exceeds fixed maximum message size"))
+            }
+            Some(_) => None,
+        };
+        match refuse {
+            Some((code, enhanced, text)) => {
+                self.transaction = None;
+                self.simple(code, enhanced, text);
+                SmtpFlow::Chunk { size, last, keep: false }
+            }
+            None => {
+                if let Some(tx) = self.transaction.as_mut() {
+                    tx.chunking = true;
+                }
+                SmtpFlow::Chunk { size, last, keep: true }
+            }
+        }
+    }
+
+    /// A BDAT chunk has been read: its reply, and the delivery after the
+    /// last one.
+    pub async fn chunk(&mut self, chunk: Vec<u8>, last: bool) -> SmtpFlow {
+        let Some(tx) = self.transaction.as_mut().filter(|tx| tx.chunking) else {
+            // Read for a refused BDAT; its reply is out already.
+            return SmtpFlow::Command;
+        };
+        tx.chunks.extend_from_slice(&chunk);
+        if !last {
+            let n = chunk.len();
+            self.simple(250, (2, 0, 0), &format!("{n} octets received"));
+            return SmtpFlow::Command;
+        }
+        let mut tx = self.transaction.take().expect("checked above");
+        let message = std::mem::take(&mut tx.chunks);
+        self.finish(tx, message).await;
+        SmtpFlow::Command
+    }
+
+    /// Delivers a whole message: 250 only once it is on disk in every
+    /// recipient's INBOX; for LMTP one reply per recipient.
+    async fn finish(&mut self, tx: Transaction, message: Vec<u8>) {
+        // RFC 9208 §5.1, RFC 3463 §3.3: the message does not fit.
+        let full: Vec<bool> = tx
+            .recipients
+            .iter()
+            .map(|r| {
+                delivery::over_quota(&self.shared, r.account, Some(message.len() as u64))
+                    .unwrap_or(false)
+            })
+            .collect();
+        let lmtp = self.role == Role::Lmtp;
+        if !lmtp && full.iter().any(|f| *f) {
+            return self.simple(552, (5, 2, 2), "Mailbox full: the message exceeds the quota");
+        }
+        let fits: Vec<Recipient> = tx
+            .recipients
+            .iter()
+            .zip(&full)
+            .filter(|(_, f)| !**f)
+            .map(|(r, _)| r.clone())
+            .collect();
+        let result = if fits.is_empty() {
+            Ok(String::new())
+        } else {
+            let envelope = delivery::Envelope {
+                helo: self.helo.as_deref().unwrap_or("unknown"),
+                peer: self.peer,
+                tls: self.tls,
+                role: self.role,
+                from: &tx.from,
+                recipients: &fits,
+            };
+            delivery::deliver(&self.shared, &envelope, message).await
+        };
+        if let Err(e) = &result {
+            tracing::error!(error = %e, "delivery failed");
+        }
+        if !lmtp {
+            return match result {
+                Ok(id) => self.simple(250, (2, 0, 0), &format!("OK, delivered as {id}")),
+                Err(_) => self.simple(451, (4, 3, 0), "Local error in processing; try again"),
+            };
+        }
+        for (r, over) in tx.recipients.iter().zip(&full) {
+            let text;
+            let (code, enhanced, line) = match (&result, over) {
+                (_, true) => (552, (5, 2, 2), "Mailbox full: the message exceeds the quota"),
+                (Ok(id), false) => {
+                    text = format!("<{}> delivered as {id}", r.address);
+                    (250, (2, 0, 0), text.as_str())
+                }
+                (Err(_), false) => (451, (4, 3, 0), "Local error in processing; try again"),
+            };
+            self.simple(code, enhanced, line);
+        }
     }
 }
