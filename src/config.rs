@@ -82,6 +82,9 @@ pub struct SmtpInConfig {
     /// How long a client must wait for the banner; one that talks before
     /// it is dropped (zero: no wait).
     pub greeting_delay: std::time::Duration,
+    /// Messages one client address (IPv6: /64) may start per minute; 0:
+    /// no limit.
+    pub max_messages_per_minute: u32,
 }
 
 /// `[http]`: where the HTTP service listens and how people reach it.
@@ -385,6 +388,12 @@ struct RawSmtpIn {
     #[serde(default)]
     listen: Vec<String>,
     greeting_delay: Option<String>,
+    #[serde(default = "default_messages_per_minute")]
+    max_messages_per_minute: u32,
+}
+
+fn default_messages_per_minute() -> u32 {
+    120
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -649,6 +658,7 @@ impl Validator<'_> {
             smtp_in: SmtpInConfig {
                 listen: smtp_in_listen,
                 greeting_delay,
+                max_messages_per_minute: raw.smtp_in.max_messages_per_minute,
             },
             lmtp,
         })

@@ -3,6 +3,7 @@
 //! drivers in `server/` own the sockets, TLS, framing and timeouts.
 
 pub mod imap;
+pub mod rate;
 pub mod sasl;
 pub mod slots;
 pub mod smtp;
@@ -28,6 +29,8 @@ pub struct Shared {
     pub slots: Arc<slots::Slots>,
     /// App passwords and revocation.
     pub accounts: Arc<Accounts>,
+    /// Messages per minute per client address on the MX.
+    pub inbound_rate: rate::MessageRate,
 }
 
 impl Shared {
@@ -43,7 +46,9 @@ impl Shared {
             config.limits.max_connections_per_ip,
             config.limits.max_connections_per_account,
         );
+        let inbound_rate = rate::MessageRate::new(config.smtp_in.max_messages_per_minute);
         Shared {
+            inbound_rate,
             config,
             store,
             validator,

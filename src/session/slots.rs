@@ -125,7 +125,7 @@ impl Drop for AccountSlot {
 
 /// The address that stands for one client: IPv4 as is (and IPv4-mapped
 /// IPv6 as IPv4), IPv6 cut to its /64.
-fn per_host(ip: IpAddr) -> IpAddr {
+pub(crate) fn per_host(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V4(_) => ip,
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {

@@ -166,3 +166,19 @@ def test_a_client_that_talks_first_is_dropped(server_factory, ssl_ctx):
             break
         data += chunk
     assert data.startswith(b"554 5.7.0"), data
+
+
+def test_messages_per_minute_from_one_address(server_factory, ssl_ctx, new_user):
+    srv = server_factory(start=False)
+    (srv.mx,) = free_ports(1)
+    srv.cfg["smtp_in"] = {"listen": [f"127.0.0.1:{srv.mx}"], "max_messages_per_minute": 2}
+    srv.write_config()
+    srv.start()
+    user = account(srv, new_user("rate"))
+    with smtplib.SMTP("127.0.0.1", srv.mx, timeout=15) as s:
+        s.ehlo("mta.elsewhere.test")
+        for n in range(2):
+            assert s.sendmail("sender@elsewhere.test", [user], message(user, f"rate {n}")) == {}
+        code, text = s.mail("sender@elsewhere.test")
+        assert code == 451 and text.startswith(b"4.7.1"), (code, text)
+        assert s.noop()[0] == 250, "the session goes on"

@@ -411,6 +411,11 @@ impl SmtpSession {
     /// address (RFC 6409 §6.1), on the MX and LMTP any sender, also the
     /// null one of a bounce.
     fn mail(&mut self, path: ReversePath, params: MailParams) {
+        if self.role == Role::Inbound && !self.shared.inbound_rate.allow(self.peer.ip()) {
+            tracing::info!(peer = %self.peer, "message refused: smtp_in.max_messages_per_minute");
+            self.simple(451, (4, 7, 1), "Too many messages from your address; try again later");
+            return;
+        }
         if self.role != Role::Submission {
             return self.open_transaction(path, params);
         }
