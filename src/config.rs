@@ -72,6 +72,9 @@ pub struct Config {
     pub smtp_in: SmtpInConfig,
     /// LMTP from an MTA in front (`[lmtp]`, RFC 2033).
     pub lmtp: Vec<SocketAddr>,
+    /// DNS servers for SPF, DKIM and DMARC (`[dns] nameservers`); empty:
+    /// the system's.
+    pub nameservers: Vec<SocketAddr>,
 }
 
 /// `[smtp_in]`: where other servers deliver mail for `domains`.
@@ -380,6 +383,15 @@ struct RawConfig {
     smtp_in: RawSmtpIn,
     #[serde(default)]
     lmtp: RawLmtp,
+    #[serde(default)]
+    dns: RawDns,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDns {
+    #[serde(default)]
+    nameservers: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -554,6 +566,19 @@ impl Validator<'_> {
             },
         };
         let lmtp = self.listeners("lmtp", &raw.lmtp.listen, &[])?.listen;
+        let nameservers = raw
+            .dns
+            .nameservers
+            .iter()
+            .enumerate()
+            .map(|(n, a)| {
+                a.parse::<SocketAddr>()
+                    .or_else(|_| a.parse::<std::net::IpAddr>().map(|ip| SocketAddr::new(ip, 53)))
+                    .map_err(|_| {
+                        self.invalid(format!("dns.nameservers[{n}]"), format!("{a:?} is not an IP or IP:port"))
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         if (!imap.is_empty() || !submission.is_empty() || !smtp_in_listen.is_empty() || !lmtp.is_empty())
             && raw.tls.is_none()
         {
@@ -661,6 +686,7 @@ impl Validator<'_> {
                 max_messages_per_minute: raw.smtp_in.max_messages_per_minute,
             },
             lmtp,
+            nameservers,
         })
     }
 

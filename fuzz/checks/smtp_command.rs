@@ -2,9 +2,12 @@
 //! and `DataReader` fed the same bytes whole and in uneven chunks. Nothing
 //! may panic; chunking must not change what the reader consumes, stores or
 //! reports; a complete message has only CRLF line endings and no line over
-//! the limit.
+//! the limit. The MX's removal of forged `Authentication-Results` fields
+//! runs on the same bytes: it only ever removes, never one of another
+//! authserv-id, and a second pass finds nothing more.
 
 use tokenmail::proto::smtp::{DataEnd, DataReader, parse_command};
+use tokenmail::session::smtp::sender_auth::strip_ours;
 
 const MAX_LINE: usize = 40;
 const MAX_SIZE: u64 = 2048;
@@ -56,4 +59,7 @@ pub fn check(data: &[u8]) {
             assert!(line.len() < MAX_LINE, "line over the limit stored");
         }
     }
+    let stripped = strip_ours(data, "mx.example.test");
+    assert!(stripped.len() <= data.len());
+    assert_eq!(strip_ours(&stripped, "mx.example.test"), stripped);
 }

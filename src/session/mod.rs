@@ -31,6 +31,9 @@ pub struct Shared {
     pub accounts: Arc<Accounts>,
     /// Messages per minute per client address on the MX.
     pub inbound_rate: rate::MessageRate,
+    /// SPF, DKIM and DMARC of mail on the MX; `None` when its resolver
+    /// could not be made (mail is then taken without the checks).
+    pub sender_auth: Option<smtp::sender_auth::SenderAuth>,
 }
 
 impl Shared {
@@ -47,8 +50,20 @@ impl Shared {
             config.limits.max_connections_per_account,
         );
         let inbound_rate = rate::MessageRate::new(config.smtp_in.max_messages_per_minute);
+        let sender_auth = if config.smtp_in.listen.is_empty() {
+            None
+        } else {
+            match smtp::sender_auth::SenderAuth::new(&config.nameservers) {
+                Ok(a) => Some(a),
+                Err(e) => {
+                    tracing::error!(error = %e, "no DNS resolver: mail on the MX is taken without SPF, DKIM and DMARC checks");
+                    None
+                }
+            }
+        };
         Shared {
             inbound_rate,
+            sender_auth,
             config,
             store,
             validator,

@@ -27,6 +27,11 @@ pub struct Envelope<'a> {
     pub role: Role,
     pub from: &'a str,
     pub recipients: &'a [Recipient],
+    /// The mailbox it goes to (`INBOX`, or `Junk` for DMARC quarantine);
+    /// INBOX when the account has no such mailbox.
+    pub mailbox: &'a str,
+    /// Fields to add after our `Received:` (`Authentication-Results:`).
+    pub trace: &'a str,
 }
 
 /// Checks one RCPT TO address: a local domain and an existing account.
@@ -117,10 +122,13 @@ pub async fn deliver(
         if targets.iter().any(|(a, _)| *a == r.account) {
             continue;
         }
-        let inbox = shared
-            .store
-            .mailbox_by_name(r.account, "INBOX")?
-            .ok_or(StoreError::NoSuchMailbox)?;
+        let inbox = match shared.store.mailbox_by_name(r.account, env.mailbox)? {
+            Some(m) => m,
+            None => shared
+                .store
+                .mailbox_by_name(r.account, "INBOX")?
+                .ok_or(StoreError::NoSuchMailbox)?,
+        };
         targets.push((r.account, inbox.id));
     }
     let new = NewMessage {
@@ -183,6 +191,7 @@ fn with_added_headers(
         )
         .as_bytes(),
     );
+    out.extend_from_slice(env.trace.as_bytes());
     let header = header_section(&body);
     if env.role != Role::Submission {
         out.extend_from_slice(&body);

@@ -12,6 +12,7 @@
 //! recipient after the message (RFC 2033 §4.2).
 
 mod delivery;
+pub mod sender_auth;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -625,16 +626,38 @@ impl SmtpSession {
             .filter(|(_, f)| !**f)
             .map(|(r, _)| r.clone())
             .collect();
+        let helo = self.helo.clone().unwrap_or_else(|| "unknown".into());
+        let mut message = message;
+        let mut trace = String::new();
+        let mut mailbox = "INBOX";
+        if self.role == Role::Inbound
+            && let Some(checker) = self.shared.sender_auth.as_ref()
+        {
+            let host = &self.shared.config.hostname;
+            message = sender_auth::strip_ours(&message, host);
+            let verdict = checker.check(host, &message, self.peer.ip(), &helo, &tx.from).await;
+            match verdict.action {
+                sender_auth::Action::Reject => {
+                    tracing::info!(peer = %self.peer, from = tx.from, "refused by SPF or DMARC policy");
+                    return self.simple(550, (5, 7, 1), "Message refused by the sender domain's SPF or DMARC policy");
+                }
+                sender_auth::Action::Quarantine => mailbox = "Junk",
+                sender_auth::Action::Deliver => {}
+            }
+            trace = verdict.header;
+        }
         let result = if fits.is_empty() {
             Ok(String::new())
         } else {
             let envelope = delivery::Envelope {
-                helo: self.helo.as_deref().unwrap_or("unknown"),
+                helo: &helo,
                 peer: self.peer,
                 tls: self.tls,
                 role: self.role,
                 from: &tx.from,
                 recipients: &fits,
+                mailbox,
+                trace: &trace,
             };
             delivery::deliver(&self.shared, &envelope, message).await
         };
